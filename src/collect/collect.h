@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 pycore-stacks contributors
+
+/**
+ * @file
+ * ⑤ Collectors: walk the interpreter model and fill the snapshot.
+ */
+#ifndef PCS_COLLECT_COLLECT_H
+#define PCS_COLLECT_COLLECT_H
+
+#include "collect/model.h"
+
+struct pcs_error;
+struct pcs_python;
+
+/**
+ * Add every OS thread of every interpreter to @p snap. A thread whose
+ * stack cannot be read completely keeps the frames read so far, is marked
+ * truncated and adds a warning; only a failure to read the interpreter
+ * list at all is returned as an error.
+ */
+struct pcs_error *pcs_collect_threads(struct pcs_python *py,
+				      struct pcs_snapshot *snap);
+
+#endif

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 pycore-stacks contributors
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "collect/model.h"
+#include "util/error.h"
+#include "util/vector.h"
+
+struct pcs_error *pcs_snapshot_create(struct pcs_snapshot **ret)
+{
+	struct pcs_snapshot *snap = calloc(1, sizeof(*snap));
+	if (!snap)
+		return &pcs_enomem;
+	pcs_strtab_init(&snap->strings);
+	*ret = snap;
+	return NULL;
+}
+
+void pcs_snapshot_destroy(struct pcs_snapshot *snap)
+{
+	if (!snap)
+		return;
+	for (size_t i = 0; i < snap->nthreads; i++)
+		free(snap->threads[i].stack.frames);
+	free(snap->threads);
+	free(snap->warnings);
+	pcs_strtab_deinit(&snap->strings);
+	free(snap);
+}
+
+const char *pcs_snapshot_intern(struct pcs_snapshot *snap, const char *s)
+{
+	return s ? pcs_strtab_interns(&snap->strings, s) : NULL;
+}
+
+struct pcs_error *pcs_snapshot_warn(struct pcs_snapshot *snap, const char *fmt, ...)
+{
+	char *msg;
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return &pcs_enomem;
+	const char *s = pcs_snapshot_intern(snap, msg);
+	free(msg);
+	if (!s || !PCS_VEC_RESERVE(snap->warnings, snap->nwarnings, snap->cap_warnings, 1))
+		return &pcs_enomem;
+	snap->warnings[snap->nwarnings++] = s;
+	return NULL;
+}
+
+struct pcs_error *pcs_stack_push(struct pcs_stack *stack,
+				 const struct pcs_frame *frame)
+{
+	if (!PCS_VEC_RESERVE(stack->frames, stack->nframes, stack->cap_frames, 1))
+		return &pcs_enomem;
+	stack->frames[stack->nframes++] = *frame;
+	return NULL;
+}
+
+void pcs_stack_reverse(struct pcs_stack *stack)
+{
+	for (size_t i = 0, j = stack->nframes; i + 1 < j; i++, j--) {
+		struct pcs_frame tmp = stack->frames[i];
+		stack->frames[i] = stack->frames[j - 1];
+		stack->frames[j - 1] = tmp;
+	}
+}
+
+bool pcs_snapshot_complete(const struct pcs_snapshot *snap)
+{
+	return snap->nwarnings == 0;
+}

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 pycore-stacks contributors
+
+/**
+ * @file
+ * ⑤ The model: everything a report shows, owned, with no pointer into the
+ * target or the symbol session. Collectors fill it; reports only read it.
+ * All strings are interned in the snapshot's string table.
+ */
+#ifndef PCS_COLLECT_MODEL_H
+#define PCS_COLLECT_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/strtab.h"
+
+struct pcs_error;
+
+enum pcs_frame_kind {
+	PCS_FRAME_PYTHON,
+	PCS_FRAME_NATIVE,
+};
+
+struct pcs_frame {
+	enum pcs_frame_kind kind;
+	const char *function;
+	const char *qualname;
+	const char *file;
+	/** -1: no line (None). */
+	int line;
+};
+
+/** A list of frames, outermost first. */
+struct pcs_stack {
+	struct pcs_frame *frames;
+	size_t nframes, cap_frames;
+	/** Why the stack stops early, or NULL if complete. Interned. */
+	const char *truncated;
+};
+
+/** Three-valued: holds_gil may be unknowable. */
+enum pcs_tristate {
+	PCS_UNKNOWN = -1,
+	PCS_NO = 0,
+	PCS_YES = 1,
+};
+
+struct pcs_thread {
+	/** OS thread id; 0 if unknown. */
+	int tid;
+	uint64_t ident;
+	/** threading.Thread name, or NULL. */
+	const char *name;
+	int64_t interpreter;
+	enum pcs_tristate holds_gil;
+	struct pcs_stack stack;
+};
+
+enum pcs_snapshot_kind {
+	PCS_SNAPSHOT_CORE,
+	PCS_SNAPSHOT_PROCESS,
+};
+
+struct pcs_snapshot {
+	struct pcs_strtab strings;
+	enum pcs_snapshot_kind kind;
+	const char *core;	/**< NULL for a process */
+	int pid;
+	const char *executable;
+	const char *python_version;
+	bool free_threaded;
+	bool debug_build;
+	const char *layout;	/**< layout source name */
+
+	struct pcs_thread *threads;
+	size_t nthreads, cap_threads;
+
+	/** One line each, interned. */
+	const char **warnings;
+	size_t nwarnings, cap_warnings;
+};
+
+struct pcs_error *pcs_snapshot_create(struct pcs_snapshot **ret);
+void pcs_snapshot_destroy(struct pcs_snapshot *snap);
+
+/** Intern @p s in the snapshot (NULL stays NULL). NULL on ENOMEM too. */
+const char *pcs_snapshot_intern(struct pcs_snapshot *snap, const char *s);
+
+/** Add a printf-formatted warning. */
+struct pcs_error *pcs_snapshot_warn(struct pcs_snapshot *snap, const char *fmt, ...)
+	__attribute__((__format__(__printf__, 2, 3)));
+
+struct pcs_error *pcs_stack_push(struct pcs_stack *stack,
+				 const struct pcs_frame *frame);
+/** Reverse the frames (collectors walk newest first). */
+void pcs_stack_reverse(struct pcs_stack *stack);
+
+/** Whether every unit was reconstructed (no warnings). */
+bool pcs_snapshot_complete(const struct pcs_snapshot *snap);
+
+#endif

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 pycore-stacks contributors
+
+// The frame chain of a thread state, newest first, as sys._current_frames()
+// and frame.f_back would show it.
+
+#include <inttypes.h>
+
+#include "interp/internal.h"
+
+// Brent's cycle detection: no memory, finds any loop in the chain within
+// a few times its length.
+struct cycle_guard {
+	pcs_addr_t saved;
+	uint64_t power, steps, total;
+};
+
+static struct pcs_error *guard_step(struct cycle_guard *g, pcs_addr_t addr)
+{
+	if (addr == g->saved)
+		return pcs_error_create(PCS_ERROR_LIMIT,
+					"frame cycle detected at 0x%" PRIx64, addr);
+	if (++g->steps == g->power) {
+		g->saved = addr;
+		g->power *= 2;
+		g->steps = 0;
+	}
+	if (++g->total > PCS_MAX_FRAMES)
+		return pcs_error_create(PCS_ERROR_LIMIT,
+					"more than %d frames; stack truncated",
+					PCS_MAX_FRAMES);
+	return NULL;
+}
+
+static struct pcs_error *emit(const struct pcs_code_info *ci, int line,
+			      pcs_python_frame_fn *fn, void *arg)
+{
+	struct pcs_python_frame frame = {
+		.function = ci->name,
+		.qualname = ci->qualname,
+		.file = ci->file,
+		.line = line,
+	};
+	return fn(arg, &frame);
+}
+
+// PyFrameObject chains (≤ 3.10).
+static struct pcs_error *walk_frame_objects(struct pcs_python *py, pcs_addr_t f,
+					    pcs_python_frame_fn *fn, void *arg)
+{
+	const struct pcs_python_props *props = &py->layout->props;
+	struct cycle_guard guard = { .power = 1 };
+	struct pcs_error *err = NULL;
+	while (f && !err) {
+		uint64_t code, back;
+		int64_t lasti, lineno = 0;
+		if ((err = guard_step(&guard, f)) ||
+		    (err = pcs_read_field(py, f, PCS_F_frameobj_f_code, &code)) ||
+		    (err = pcs_read_field_signed(py, f, PCS_F_frameobj_f_lasti, &lasti)) ||
+		    (err = pcs_read_field(py, f, PCS_F_frameobj_f_back, &back)))
+			break;
+		// PyFrame_GetLineNumber(): a traced frame's f_lineno is
+		// authoritative (≤ 3.9); in 3.10 any non-zero f_lineno is.
+		switch (props->lineno) {
+		case PCS_LINENO_IF_TRACED: {
+			uint64_t trace;
+			err = pcs_read_field(py, f, PCS_F_frameobj_f_trace, &trace);
+			if (!err && trace)
+				err = pcs_read_field_signed(py, f, PCS_F_frameobj_f_lineno,
+							    &lineno);
+			break;
+		}
+		case PCS_LINENO_IF_SET:
+			err = pcs_read_field_signed(py, f, PCS_F_frameobj_f_lineno, &lineno);
+			break;
+		case PCS_LINENO_TABLE:
+			break;
+		}
+		if (err)
+			break;
+		int64_t addrq = props->instr == PCS_INSTR_LASTI_UNITS ? lasti * 2 : lasti;
+		const struct pcs_code_info *ci;
+		if ((err = pcs_code_info(py, code, &ci))) {
+			err = pcs_error_prefix(err, "frame at 0x%" PRIx64, f);
+			break;
+		}
+		err = emit(ci, lineno ? (int)lineno : pcs_code_line(py, ci, addrq), fn, arg);
+		f = back;
+	}
+	return err;
+}
+
+// _PyInterpreterFrame chains (3.11+).
+static struct pcs_error *walk_iframes(struct pcs_python *py, pcs_addr_t f,
+				      pcs_python_frame_fn *fn, void *arg)
+{
+	const struct pcs_layout *l = py->layout;
+	const struct pcs_python_props *props = &l->props;
+	struct cycle_guard guard = { .power = 1 };
+	struct pcs_error *err = NULL;
+	while (f && !err) {
+		uint64_t code, instr, prev, owner;
+		if ((err = guard_step(&guard, f)) ||
+		    (err = pcs_read_field(py, f, PCS_F_iframe_previous, &prev)) ||
+		    (err = pcs_read_field(py, f, PCS_F_iframe_owner, &owner)))
+			break;
+		// Shim frames pushed by the C stack are not Python frames.
+		if ((int)owner == props->owner_cstack) {
+			f = prev;
+			continue;
+		}
+		if ((err = pcs_read_field(py, f, PCS_F_iframe_executable, &code)) ||
+		    (err = pcs_read_field(py, f, PCS_F_iframe_instr_ptr, &instr)))
+			break;
+		const struct pcs_code_info *ci;
+		if ((err = pcs_code_info(py, code, &ci))) {
+			err = pcs_error_prefix(err, "frame at 0x%" PRIx64, f);
+			break;
+		}
+		int64_t addrq = (int64_t)(instr - (code + (uint64_t)l->offset[PCS_F_code_co_code_adaptive]));
+		// _PyFrame_IsIncomplete(): pushed but not yet past RESUME;
+		// CPython hides these frames from Python code.
+		if (props->skip_incomplete && (int)owner != props->owner_generator &&
+		    addrq < 2 * (int64_t)ci->firsttraceable) {
+			f = prev;
+			continue;
+		}
+		err = emit(ci, pcs_code_line(py, ci, addrq), fn, arg);
+		f = prev;
+	}
+	return err;
+}
+
+struct pcs_error *pcs_python_walk_frames(struct pcs_python *py,
+					 pcs_addr_t tstate,
+					 pcs_python_frame_fn *fn, void *arg)
+{
+	uint64_t f;
+	struct pcs_error *err;
+	switch (py->layout->props.frames) {
+	case PCS_FRAMES_FRAME_OBJECT:
+		err = pcs_read_field(py, tstate, PCS_F_tstate_frame, &f);
+		return err ? err : walk_frame_objects(py, f, fn, arg);
+	case PCS_FRAMES_CFRAME: {
+		uint64_t cframe;
+		err = pcs_read_field(py, tstate, PCS_F_tstate_cframe, &cframe);
+		if (err || !cframe)
+			return err;
+		err = pcs_read_field(py, cframe, PCS_F_cframe_current_frame, &f);
+		return err ? err : walk_iframes(py, f, fn, arg);
+	}
+	case PCS_FRAMES_IFRAME:
+		err = pcs_read_field(py, tstate, PCS_F_tstate_current_frame, &f);
+		return err ? err : walk_iframes(py, f, fn, arg);
+	}
+	return pcs_error_create(PCS_ERROR_UNSUPPORTED, "frame layout");
+}

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 pycore-stacks contributors
+
+// Private to interp/: the model's state and the typed readers every walker
+// uses. Nothing here knows a version number; offsets come from the layout.
+#ifndef PCS_INTERP_INTERNAL_H
+#define PCS_INTERP_INTERNAL_H
+
+#include "interp/python.h"
+#include "layout/layout.h"
+#include "util/error.h"
+
+/** What we keep of a code object, cached by address. */
+struct pcs_code_info {
+	pcs_addr_t addr;	/**< 0 = empty slot */
+	const char *name;
+	const char *qualname;
+	const char *file;
+	int firstlineno;
+	int firsttraceable;	/**< in code units; 0 if the version has none */
+	uint8_t *linetable;
+	size_t linetable_len;
+};
+
+struct pcs_python {
+	struct pcs_target *target;
+	struct pcs_symbols *symbols;
+	const struct pcs_layout *layout;
+	struct pcs_strtab *strings;
+	pcs_addr_t runtime;		/**< _PyRuntime, or 0 */
+	pcs_addr_t interp_head_ptr;	/**< &interp_head, or 0 */
+	pcs_addr_t code_type;		/**< &PyCode_Type, or 0 */
+	pcs_addr_t unicode_type;	/**< &PyUnicode_Type, or 0 */
+	pcs_addr_t dict_type;		/**< &PyDict_Type, or 0 */
+	struct pcs_code_info *codes;
+	size_t ncodes_slots, ncodes;
+};
+
+/** Limits on what object decoders accept. */
+enum {
+	PCS_MAX_STR = 1 << 16,
+	PCS_MAX_LINETABLE = 1 << 20,
+	PCS_MAX_DICT_ENTRIES = 1 << 22,
+};
+
+struct pcs_error *pcs_read_u8(struct pcs_python *py, pcs_addr_t addr, uint8_t *ret);
+struct pcs_error *pcs_read_u32(struct pcs_python *py, pcs_addr_t addr, uint32_t *ret);
+struct pcs_error *pcs_read_u64(struct pcs_python *py, pcs_addr_t addr, uint64_t *ret);
+
+/** Read field @p f of the struct at @p base, zero-extended. */
+struct pcs_error *pcs_read_field(struct pcs_python *py, pcs_addr_t base,
+				 enum pcs_field f, uint64_t *ret);
+/** Read field @p f of the struct at @p base, sign-extended. */
+struct pcs_error *pcs_read_field_signed(struct pcs_python *py, pcs_addr_t base,
+					enum pcs_field f, int64_t *ret);
+
+/** An object's type pointer. */
+struct pcs_error *pcs_object_type(struct pcs_python *py, pcs_addr_t obj,
+				  pcs_addr_t *ret);
+
+/**
+ * Decode the str at @p addr as UTF-8, interned. At most PCS_MAX_STR code
+ * points. PCS_ERROR_BAD_DATA when it is not a sane str.
+ */
+struct pcs_error *pcs_object_str(struct pcs_python *py, pcs_addr_t addr,
+				 const char **ret);
+
+/** Whether the str at @p addr equals the ASCII string @p s. */
+struct pcs_error *pcs_object_str_equals(struct pcs_python *py, pcs_addr_t addr,
+					const char *s, bool *ret);
+
+/** Decode the bytes object at @p addr into a malloc'd buffer. */
+struct pcs_error *pcs_object_bytes(struct pcs_python *py, pcs_addr_t addr,
+				   size_t max, uint8_t **ret, size_t *len);
+
+/** Decode an int that fits in 64 bits (two's complement for negatives). */
+struct pcs_error *pcs_object_int(struct pcs_python *py, pcs_addr_t addr,
+				 uint64_t *ret);
+
+typedef struct pcs_error *pcs_dict_item_fn(void *arg, pcs_addr_t key,
+					   pcs_addr_t value, bool *stop);
+
+/** Call @p fn for each item of the dict at @p dict, in order. */
+struct pcs_error *pcs_object_dict_items(struct pcs_python *py, pcs_addr_t dict,
+					pcs_dict_item_fn *fn, void *arg);
+
+/** The value for str key @p key in the dict at @p dict; 0 if absent. */
+struct pcs_error *pcs_object_dict_get(struct pcs_python *py, pcs_addr_t dict,
+				      const char *key, pcs_addr_t *ret);
+
+/** Instance attribute @p name of @p obj; 0 if absent. */
+struct pcs_error *pcs_object_attr(struct pcs_python *py, pcs_addr_t obj,
+				  const char *name, pcs_addr_t *ret);
+
+/** The cached description of the code object at @p code. Borrowed. */
+struct pcs_error *pcs_code_info(struct pcs_python *py, pcs_addr_t code,
+				const struct pcs_code_info **ret);
+
+/** The line of byte offset @p addrq in @p code, as PyCode_Addr2Line(). */
+int pcs_code_line(const struct pcs_python *py, const struct pcs_code_info *code,
+		  int64_t addrq);
+
+#endif

@@ -1,0 +1,542 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 pycore-stacks contributors
+
+// Readers for the fields of CPython structs and for the few object types we
+// decode. Each checks what it reads before trusting it.
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "interp/internal.h"
+#include "util/strbuf.h"
+#include "util/strtab.h"
+
+struct pcs_error *pcs_read_u8(struct pcs_python *py, pcs_addr_t addr, uint8_t *ret)
+{
+	return pcs_target_read(py->target, addr, ret, 1);
+}
+
+struct pcs_error *pcs_read_u32(struct pcs_python *py, pcs_addr_t addr, uint32_t *ret)
+{
+	return pcs_target_read(py->target, addr, ret, 4);
+}
+
+struct pcs_error *pcs_read_u64(struct pcs_python *py, pcs_addr_t addr, uint64_t *ret)
+{
+	return pcs_target_read(py->target, addr, ret, 8);
+}
+
+static struct pcs_error *read_width(struct pcs_python *py, pcs_addr_t base,
+				    enum pcs_field f, uint64_t *raw, unsigned *width)
+{
+	const struct pcs_layout *l = py->layout;
+	if (!pcs_layout_has(l, f))
+		return pcs_error_create(PCS_ERROR_LOOKUP,
+					"field '%s' is not in this layout",
+					pcs_field_name(f));
+	unsigned w = l->width[f];
+	if (w != 1 && w != 2 && w != 4 && w != 8)
+		return pcs_error_create(PCS_ERROR_LOOKUP,
+					"field '%s' has unusable width %u",
+					pcs_field_name(f), w);
+	uint64_t v = 0;	// little-endian target: low bytes first
+	struct pcs_error *err = pcs_target_read(py->target, base + (uint64_t)l->offset[f],
+						&v, w);
+	if (err)
+		return err;
+	*raw = v;
+	*width = w;
+	return NULL;
+}
+
+struct pcs_error *pcs_read_field(struct pcs_python *py, pcs_addr_t base,
+				 enum pcs_field f, uint64_t *ret)
+{
+	unsigned w;
+	return read_width(py, base, f, ret, &w);
+}
+
+struct pcs_error *pcs_read_field_signed(struct pcs_python *py, pcs_addr_t base,
+					enum pcs_field f, int64_t *ret)
+{
+	uint64_t v;
+	unsigned w;
+	struct pcs_error *err = read_width(py, base, f, &v, &w);
+	if (err)
+		return err;
+	if (w < 8 && (v >> (8 * w - 1)) & 1)
+		v |= ~0ULL << (8 * w);
+	*ret = (int64_t)v;
+	return NULL;
+}
+
+struct pcs_error *pcs_object_type(struct pcs_python *py, pcs_addr_t obj,
+				  pcs_addr_t *ret)
+{
+	return pcs_read_field(py, obj, PCS_F_object_ob_type, ret);
+}
+
+// Where a str's characters are, how many, and how wide (PEP 393).
+struct str_data {
+	pcs_addr_t data;
+	uint64_t length;
+	unsigned kind;
+};
+
+static struct pcs_error *str_locate(struct pcs_python *py, pcs_addr_t addr,
+				    struct str_data *ret)
+{
+	const struct pcs_layout *l = py->layout;
+	if (!addr)
+		return pcs_error_create(PCS_ERROR_BAD_DATA, "NULL str");
+	uint64_t state;
+	int64_t length;
+	struct pcs_error *err = pcs_read_field(py, addr, PCS_F_asciiobject_state, &state);
+	if (!err)
+		err = pcs_read_field_signed(py, addr, PCS_F_asciiobject_length, &length);
+	if (err)
+		return err;
+	// state bit-field, the same in every 3.3+ default build:
+	// interned 0-1, kind 2-4, compact 5, ascii 6.
+	unsigned kind = (state >> 2) & 7;
+	bool compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
+	if ((kind != 1 && kind != 2 && kind != 4) || (ascii && kind != 1) ||
+	    length < 0 || length > PCS_MAX_STR)
+		return pcs_error_create(PCS_ERROR_BAD_DATA,
+					"not a str at 0x%" PRIx64, addr);
+	pcs_addr_t data;
+	if (compact && ascii)
+		data = addr + l->struct_size[PCS_S_asciiobject];
+	else if (compact)
+		data = addr + l->struct_size[PCS_S_compactunicode];
+	else if ((err = pcs_read_u64(py, addr + l->struct_size[PCS_S_compactunicode],
+				     &data)))
+		return err;
+	*ret = (struct str_data){ .data = data, .length = (uint64_t)length,
+				  .kind = kind };
+	return NULL;
+}
+
+struct pcs_error *pcs_object_str(struct pcs_python *py, pcs_addr_t addr,
+				 const char **ret)
+{
+	struct str_data sd;
+	struct pcs_error *err = str_locate(py, addr, &sd);
+	if (err)
+		return err;
+	size_t nbytes = (size_t)sd.length * sd.kind;
+	uint8_t stackbuf[512];
+	uint8_t *raw = nbytes <= sizeof(stackbuf) ? stackbuf : malloc(nbytes);
+	if (!raw)
+		return &pcs_enomem;
+	err = pcs_target_read(py->target, sd.data, raw, nbytes);
+	struct pcs_strbuf sb = PCS_STRBUF_INIT;
+	for (size_t i = 0; !err && i < sd.length; i++) {
+		uint32_t cp;
+		if (sd.kind == 1)
+			cp = raw[i];
+		else if (sd.kind == 2)
+			cp = (uint32_t)raw[2 * i] | (uint32_t)raw[2 * i + 1] << 8;
+		else
+			memcpy(&cp, raw + 4 * i, 4);
+		char utf8[4];
+		// Lone surrogates and out-of-range values have no UTF-8
+		// form: show U+FFFD, as a UTF-8 terminal would.
+		if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			cp = 0xfffd;
+		pcs_strbuf_add(&sb, utf8, pcs_utf8_encode(cp, utf8));
+	}
+	if (raw != stackbuf)
+		free(raw);
+	if (!err)
+		err = pcs_strbuf_error(&sb);
+	if (!err) {
+		const char *s = pcs_strtab_intern(py->strings, sb.buf ? sb.buf : "", sb.len);
+		if (!s)
+			err = &pcs_enomem;
+		else
+			*ret = s;
+	}
+	pcs_strbuf_deinit(&sb);
+	return err;
+}
+
+struct pcs_error *pcs_object_str_equals(struct pcs_python *py, pcs_addr_t addr,
+					const char *s, bool *ret)
+{
+	struct str_data sd;
+	struct pcs_error *err = str_locate(py, addr, &sd);
+	if (err)
+		return err;
+	size_t len = strlen(s);
+	if (sd.kind != 1 || sd.length != len) {
+		*ret = false;
+		return NULL;
+	}
+	char buf[256];
+	if (len > sizeof(buf)) {
+		*ret = false;
+		return NULL;
+	}
+	err = pcs_target_read(py->target, sd.data, buf, len);
+	if (err)
+		return err;
+	*ret = memcmp(buf, s, len) == 0;
+	return NULL;
+}
+
+struct pcs_error *pcs_object_bytes(struct pcs_python *py, pcs_addr_t addr,
+				   size_t max, uint8_t **ret, size_t *len)
+{
+	int64_t size;
+	struct pcs_error *err = pcs_read_field_signed(py, addr, PCS_F_varobject_ob_size,
+						      &size);
+	if (err)
+		return err;
+	if (size < 0 || (uint64_t)size > max)
+		return pcs_error_create(PCS_ERROR_BAD_DATA,
+					"bytes at 0x%" PRIx64 " has bad size %" PRId64,
+					addr, size);
+	uint8_t *buf = malloc(size ? (size_t)size : 1);
+	if (!buf)
+		return &pcs_enomem;
+	err = pcs_target_read(py->target,
+			      addr + (uint64_t)py->layout->offset[PCS_F_bytes_ob_sval],
+			      buf, (size_t)size);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	*ret = buf;
+	*len = (size_t)size;
+	return NULL;
+}
+
+struct pcs_error *pcs_object_int(struct pcs_python *py, pcs_addr_t addr,
+				 uint64_t *ret)
+{
+	const struct pcs_layout *l = py->layout;
+	uint64_t ndigits;
+	bool negative;
+	struct pcs_error *err;
+	switch (l->props.longs) {
+	case PCS_LONG_OB_SIZE: {
+		int64_t size;
+		err = pcs_read_field_signed(py, addr, PCS_F_varobject_ob_size, &size);
+		if (err)
+			return err;
+		negative = size < 0;
+		ndigits = negative ? (uint64_t)-size : (uint64_t)size;
+		break;
+	}
+	case PCS_LONG_LV_TAG: {
+		uint64_t tag;
+		err = pcs_read_field(py, addr, PCS_F_long_lv_tag, &tag);
+		if (err)
+			return err;
+		ndigits = tag >> 3;
+		negative = (tag & 3) == 2;
+		break;
+	}
+	default:
+		return pcs_error_create(PCS_ERROR_UNSUPPORTED, "int layout");
+	}
+	// 30-bit digits: three hold any 64-bit value.
+	if (ndigits > 3 || !pcs_layout_has(l, PCS_F_long_ob_digit) ||
+	    l->width[PCS_F_long_ob_digit] != 4)
+		return pcs_error_create(PCS_ERROR_BAD_DATA,
+					"int at 0x%" PRIx64 " does not fit in 64 bits", addr);
+	uint32_t digits[3] = { 0 };
+	err = pcs_target_read(py->target, addr + (uint64_t)l->offset[PCS_F_long_ob_digit],
+			      digits, (size_t)ndigits * 4);
+	if (err)
+		return err;
+	unsigned __int128 v = 0;
+	for (uint64_t i = ndigits; i-- > 0;)
+		v = (v << 30) | (digits[i] & 0x3fffffff);
+	if (v > UINT64_MAX)
+		return pcs_error_create(PCS_ERROR_BAD_DATA,
+					"int at 0x%" PRIx64 " does not fit in 64 bits", addr);
+	*ret = negative ? (uint64_t)-(int64_t)(uint64_t)v : (uint64_t)v;
+	return NULL;
+}
+
+// The entries of a dict keys object: where they start, how many, and the
+// offsets of key and value in each.
+struct dict_entries {
+	pcs_addr_t start;
+	uint64_t count;
+	uint64_t size;
+	int64_t key_off;
+	int64_t value_off;
+};
+
+static struct pcs_error *dict_entries(struct pcs_python *py, pcs_addr_t keys,
+				      struct dict_entries *ret)
+{
+	const struct pcs_layout *l = py->layout;
+	int64_t nentries;
+	struct pcs_error *err = pcs_read_field_signed(py, keys, PCS_F_dictkeys_dk_nentries,
+						      &nentries);
+	if (err)
+		return err;
+	uint64_t index_bytes;
+	bool unicode = false;
+	switch (l->props.dict) {
+	case PCS_DICT_DK_SIZE: {
+		int64_t size;
+		if ((err = pcs_read_field_signed(py, keys, PCS_F_dictkeys_dk_size, &size)))
+			return err;
+		if (size <= 0 || size > PCS_MAX_DICT_ENTRIES * 2LL)
+			goto bad;
+		unsigned width = size <= 0xff ? 1 : size <= 0xffff ? 2 : 4;
+		index_bytes = (uint64_t)size * width;
+		break;
+	}
+	case PCS_DICT_DK_LOG2: {
+		uint64_t log2_index_bytes, kind;
+		if ((err = pcs_read_field(py, keys, PCS_F_dictkeys_dk_log2_index_bytes,
+					  &log2_index_bytes)) ||
+		    (err = pcs_read_field(py, keys, PCS_F_dictkeys_dk_kind, &kind)))
+			return err;
+		if (log2_index_bytes > 40 || kind > 2)
+			goto bad;
+		index_bytes = 1ULL << log2_index_bytes;
+		unicode = kind != 0;	// DICT_KEYS_UNICODE or DICT_KEYS_SPLIT
+		break;
+	}
+	default:
+		return pcs_error_create(PCS_ERROR_UNSUPPORTED, "dict layout");
+	}
+	if (nentries < 0 || nentries > PCS_MAX_DICT_ENTRIES)
+		goto bad;
+	enum pcs_struct st = unicode ? PCS_S_dictunicodeentry : PCS_S_dictentry;
+	enum pcs_field key = unicode ? PCS_F_dictunicodeentry_me_key : PCS_F_dictentry_me_key;
+	enum pcs_field value = unicode ? PCS_F_dictunicodeentry_me_value
+				       : PCS_F_dictentry_me_value;
+	if (!l->struct_size[st] || !pcs_layout_has(l, key) || !pcs_layout_has(l, value) ||
+	    !pcs_layout_has(l, PCS_F_dictkeys_dk_indices))
+		return pcs_error_create(PCS_ERROR_LOOKUP, "dict entry layout not found");
+	*ret = (struct dict_entries){
+		.start = keys + (uint64_t)l->offset[PCS_F_dictkeys_dk_indices] + index_bytes,
+		.count = (uint64_t)nentries,
+		.size = l->struct_size[st],
+		.key_off = l->offset[key],
+		.value_off = l->offset[value],
+	};
+	return NULL;
+bad:
+	return pcs_error_create(PCS_ERROR_BAD_DATA, "corrupt dict keys at 0x%" PRIx64,
+				keys);
+}
+
+// The address of values[i] of a split dict's values (3.6–3.10: ma_values is
+// the PyObject *[] itself; 3.11+: a PyDictValues with values[] inside).
+static pcs_addr_t split_value_slot(struct pcs_python *py, pcs_addr_t values,
+				   uint64_t i)
+{
+	int64_t off = pcs_layout_has(py->layout, PCS_F_dictvalues_values)
+		? py->layout->offset[PCS_F_dictvalues_values] : 0;
+	return values + (uint64_t)off + 8 * i;
+}
+
+// Iterate the entries of @p keys; values come from @p values (split) or
+// from the entries themselves (values == 0).
+static struct pcs_error *iterate_entries(struct pcs_python *py, pcs_addr_t keys,
+					 pcs_addr_t values, pcs_dict_item_fn *fn,
+					 void *arg)
+{
+	struct dict_entries de;
+	struct pcs_error *err = dict_entries(py, keys, &de);
+	if (err)
+		return err;
+	bool stop = false;
+	for (uint64_t i = 0; i < de.count && !stop; i++) {
+		pcs_addr_t entry = de.start + i * de.size, key, value;
+		if ((err = pcs_read_u64(py, entry + (uint64_t)de.key_off, &key)))
+			return err;
+		if (!key)
+			continue;	// deleted
+		if (values)
+			err = pcs_read_u64(py, split_value_slot(py, values, i), &value);
+		else
+			err = pcs_read_u64(py, entry + (uint64_t)de.value_off, &value);
+		if (err)
+			return err;
+		if (!value)
+			continue;
+		if ((err = fn(arg, key, value, &stop)))
+			return err;
+	}
+	return NULL;
+}
+
+struct pcs_error *pcs_object_dict_items(struct pcs_python *py, pcs_addr_t dict,
+					pcs_dict_item_fn *fn, void *arg)
+{
+	uint64_t keys, values;
+	struct pcs_error *err;
+	if ((err = pcs_read_field(py, dict, PCS_F_dict_ma_keys, &keys)) ||
+	    (err = pcs_read_field(py, dict, PCS_F_dict_ma_values, &values)))
+		return err;
+	if (!keys)
+		return pcs_error_create(PCS_ERROR_BAD_DATA, "dict at 0x%" PRIx64
+					" has no keys", dict);
+	return iterate_entries(py, keys, values, fn, arg);
+}
+
+struct find_key_ctx {
+	struct pcs_python *py;
+	const char *key;
+	pcs_addr_t value;
+};
+
+static struct pcs_error *find_key_item(void *arg, pcs_addr_t key,
+				       pcs_addr_t value, bool *stop)
+{
+	struct find_key_ctx *ctx = arg;
+	bool eq;
+	struct pcs_error *err = pcs_object_str_equals(ctx->py, key, ctx->key, &eq);
+	if (err) {
+		// A key that is not a str cannot be the one we look for.
+		if (err->code != PCS_ERROR_BAD_DATA)
+			return err;
+		pcs_error_destroy(err);
+		return NULL;
+	}
+	if (eq) {
+		ctx->value = value;
+		*stop = true;
+	}
+	return NULL;
+}
+
+struct pcs_error *pcs_object_dict_get(struct pcs_python *py, pcs_addr_t dict,
+				      const char *key, pcs_addr_t *ret)
+{
+	struct find_key_ctx ctx = { py, key, 0 };
+	struct pcs_error *err = pcs_object_dict_items(py, dict, find_key_item, &ctx);
+	if (err)
+		return err;
+	*ret = ctx.value;
+	return NULL;
+}
+
+// Attribute lookup in split values: the keys are the type's cached keys.
+static struct pcs_error *split_get(struct pcs_python *py, pcs_addr_t type,
+				   pcs_addr_t values, const char *name,
+				   pcs_addr_t *ret)
+{
+	uint64_t keys;
+	struct pcs_error *err = pcs_read_field(py, type, PCS_F_heaptype_ht_cached_keys,
+					       &keys);
+	if (err)
+		return err;
+	if (!keys) {
+		*ret = 0;
+		return NULL;
+	}
+	struct find_key_ctx ctx = { py, name, 0 };
+	err = iterate_entries(py, keys, values, find_key_item, &ctx);
+	if (err)
+		return err;
+	*ret = ctx.value;
+	return NULL;
+}
+
+static struct pcs_error *dict_or_absent(struct pcs_python *py, pcs_addr_t dict,
+					const char *name, pcs_addr_t *ret)
+{
+	if (!dict) {
+		*ret = 0;
+		return NULL;
+	}
+	return pcs_object_dict_get(py, dict, name, ret);
+}
+
+enum {
+	// Py_TPFLAGS_INLINE_VALUES (3.13), Py_TPFLAGS_MANAGED_DICT (3.11+).
+	TPFLAGS_INLINE_VALUES = 1 << 2,
+	TPFLAGS_MANAGED_DICT = 1 << 4,
+	// The managed dict pointer sits three words before the object
+	// (3.11+ pre-header), the 3.11 values pointer four words before.
+	MANAGED_DICT_OFFSET = 24,
+	MANAGED_VALUES_OFFSET_311 = 32,
+};
+
+// ≤ 3.10, and types without a managed dict: the dict is at tp_dictoffset.
+static struct pcs_error *attr_by_dictoffset(struct pcs_python *py, pcs_addr_t obj,
+					    pcs_addr_t type, const char *name,
+					    pcs_addr_t *ret)
+{
+	int64_t off;
+	uint64_t dict;
+	struct pcs_error *err = pcs_read_field_signed(py, type, PCS_F_type_tp_dictoffset,
+						      &off);
+	if (err)
+		return err;
+	if (off <= 0 || off > 1 << 20) {
+		*ret = 0;
+		return NULL;
+	}
+	if ((err = pcs_read_u64(py, obj + (uint64_t)off, &dict)))
+		return err;
+	return dict_or_absent(py, dict, name, ret);
+}
+
+struct pcs_error *pcs_object_attr(struct pcs_python *py, pcs_addr_t obj,
+				  const char *name, pcs_addr_t *ret)
+{
+	enum pcs_instdict_model model = py->layout->props.instdict;
+	pcs_addr_t type;
+	uint64_t flags = 0, word;
+	struct pcs_error *err = pcs_object_type(py, obj, &type);
+	if (!err && model != PCS_INSTDICT_DICTOFFSET)
+		err = pcs_read_field(py, type, PCS_F_type_tp_flags, &flags);
+	if (err)
+		return err;
+	if (model == PCS_INSTDICT_DICTOFFSET || !(flags & TPFLAGS_MANAGED_DICT))
+		return attr_by_dictoffset(py, obj, type, name, ret);
+	switch (model) {
+	case PCS_INSTDICT_DICTOFFSET:
+		break;
+	case PCS_INSTDICT_MANAGED_311:
+		if ((err = pcs_read_u64(py, obj - MANAGED_DICT_OFFSET, &word)))
+			return err;
+		if (word)
+			return pcs_object_dict_get(py, word, name, ret);
+		if ((err = pcs_read_u64(py, obj - MANAGED_VALUES_OFFSET_311, &word)))
+			return err;
+		if (!word) {
+			*ret = 0;
+			return NULL;
+		}
+		return split_get(py, type, word, name, ret);
+	case PCS_INSTDICT_MANAGED_312:
+		if ((err = pcs_read_u64(py, obj - MANAGED_DICT_OFFSET, &word)))
+			return err;
+		// Tagged: odd means values (stored minus one), even a dict.
+		if (word & 1)
+			return split_get(py, type, word + 1, name, ret);
+		return dict_or_absent(py, word, name, ret);
+	case PCS_INSTDICT_INLINE_313:
+		if (flags & TPFLAGS_INLINE_VALUES) {
+			uint64_t basicsize;
+			uint8_t valid;
+			if ((err = pcs_read_field(py, type, PCS_F_type_tp_basicsize,
+						  &basicsize)))
+				return err;
+			pcs_addr_t values = obj + basicsize;
+			// PyDictValues {capacity, size, embedded, valid, ...}.
+			if ((err = pcs_read_u8(py, values + 3, &valid)))
+				return err;
+			if (valid)
+				return split_get(py, type, values, name, ret);
+		}
+		if ((err = pcs_read_u64(py, obj - MANAGED_DICT_OFFSET, &word)))
+			return err;
+		return dict_or_absent(py, word, name, ret);
+	}
+	return pcs_error_create(PCS_ERROR_UNSUPPORTED, "instance dict layout");
+}

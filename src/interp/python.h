@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 pycore-stacks contributors
+
+/**
+ * @file
+ * ④ The interpreter model: CPython's semantics over a resolved layout.
+ * Interpreters, thread states, frames, code objects, line numbers and the
+ * few objects we decode (str, int, dict, instance attributes).
+ *
+ * Everything read is untrusted: each walk is bounded and cycle-safe, and
+ * a fault ends the walk with an error naming where. Strings handed out are
+ * interned in the caller's string table and outlive the target.
+ */
+#ifndef PCS_INTERP_PYTHON_H
+#define PCS_INTERP_PYTHON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "target/target.h"
+
+struct pcs_error;
+struct pcs_layout;
+struct pcs_strtab;
+struct pcs_symbols;
+struct pcs_python;
+
+/** Upper bounds of every walk. */
+enum {
+	PCS_MAX_INTERPRETERS = 1024,
+	PCS_MAX_THREADS = 100000,
+	PCS_MAX_FRAMES = 100000,
+};
+
+/**
+ * Open the interpreter model of the target: find the runtime and the type
+ * objects. @p t, @p s, @p l and @p strings must outlive the result.
+ * Errors: PCS_ERROR_NOT_PYTHON when the runtime is absent or unreadable.
+ */
+struct pcs_error *pcs_python_create(struct pcs_target *t, struct pcs_symbols *s,
+				    const struct pcs_layout *l,
+				    struct pcs_strtab *strings,
+				    struct pcs_python **ret);
+
+void pcs_python_destroy(struct pcs_python *py);
+
+/**
+ * The interpreters, in CPython's list order (main interpreter last for
+ * 3.7+ runtimes with subinterpreters). *@p ret is malloc'd; free it.
+ */
+struct pcs_error *pcs_python_interpreters(struct pcs_python *py,
+					  pcs_addr_t **ret, size_t *count);
+
+/** The interpreter's id (0 for the main one; 0 where there are no ids). */
+struct pcs_error *pcs_python_interp_id(struct pcs_python *py, pcs_addr_t interp,
+				       int64_t *ret);
+
+/** The thread states of @p interp, newest first. *@p ret is malloc'd. */
+struct pcs_error *pcs_python_thread_states(struct pcs_python *py,
+					   pcs_addr_t interp, pcs_addr_t **ret,
+					   size_t *count);
+
+struct pcs_python_tstate_info {
+	/** threading.get_ident(): pthread_self() of the thread. */
+	uint64_t ident;
+	/** Kernel thread id; 0 when unknown. */
+	int tid;
+};
+
+/** Ident and OS thread id of a thread state. */
+struct pcs_error *pcs_python_tstate_info(struct pcs_python *py,
+					 pcs_addr_t tstate,
+					 struct pcs_python_tstate_info *ret);
+
+/**
+ * The thread state holding @p interp's GIL, 0 if none. *@p known is false
+ * (and no error) where this build does not let us tell.
+ */
+struct pcs_error *pcs_python_gil_holder(struct pcs_python *py, pcs_addr_t interp,
+					pcs_addr_t *holder, bool *known);
+
+typedef struct pcs_error *pcs_thread_name_fn(void *arg, uint64_t ident,
+					     const char *name);
+
+/**
+ * Call @p fn for each thread in the threading module's registry
+ * (threading._active) of @p interp. Nothing when threading is not imported.
+ */
+struct pcs_error *pcs_python_thread_names(struct pcs_python *py,
+					  pcs_addr_t interp,
+					  pcs_thread_name_fn *fn, void *arg);
+
+/** One Python frame as Python reports it. Strings are interned. */
+struct pcs_python_frame {
+	const char *function;	/**< co_name */
+	const char *qualname;	/**< co_qualname (3.11+), else co_name */
+	const char *file;	/**< co_filename */
+	int line;		/**< frame.f_lineno; -1 for None */
+};
+
+typedef struct pcs_error *pcs_python_frame_fn(void *arg,
+					      const struct pcs_python_frame *frame);
+
+/**
+ * Call @p fn for each Python frame of @p tstate, newest first. Frames that
+ * are not Python's (C-stack shims, frames not yet started) are skipped. A
+ * fault or a cycle ends the walk with an error after the frames already
+ * reported.
+ */
+struct pcs_error *pcs_python_walk_frames(struct pcs_python *py,
+					 pcs_addr_t tstate,
+					 pcs_python_frame_fn *fn, void *arg);
+
+#endif

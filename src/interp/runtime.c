@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 pycore-stacks contributors
+
+// The runtime, its interpreters and their thread states; the GIL; the
+// threading module's registry of thread names.
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "interp/internal.h"
+#include "symbols/symbols.h"
+#include "util/vector.h"
+
+struct pcs_error *pcs_python_create(struct pcs_target *t, struct pcs_symbols *s,
+				    const struct pcs_layout *l,
+				    struct pcs_strtab *strings,
+				    struct pcs_python **ret)
+{
+	struct pcs_python *py = calloc(1, sizeof(*py));
+	if (!py)
+		return &pcs_enomem;
+	py->target = t;
+	py->symbols = s;
+	py->layout = l;
+	py->strings = strings;
+	pcs_symbols_lookup(s, "PyCode_Type", &py->code_type, NULL);
+	pcs_symbols_lookup(s, "PyUnicode_Type", &py->unicode_type, NULL);
+	pcs_symbols_lookup(s, "PyDict_Type", &py->dict_type, NULL);
+
+	struct pcs_error *err = NULL;
+	uint64_t size;
+	switch (l->props.root) {
+	case PCS_ROOT_RUNTIME:
+		if (!pcs_symbols_lookup(s, "_PyRuntime", &py->runtime, NULL) &&
+		    !pcs_symbols_section(s, ".PyRuntime", &py->runtime, &size))
+			err = pcs_error_create(PCS_ERROR_NOT_PYTHON,
+					       "cannot find _PyRuntime in '%s'",
+					       pcs_symbols_python_path(s));
+		break;
+	case PCS_ROOT_INTERP_HEAD:
+		if (!pcs_symbols_lookup(s, "interp_head", &py->interp_head_ptr, NULL))
+			err = pcs_error_create(PCS_ERROR_NOT_PYTHON,
+					       "cannot find interp_head in '%s'",
+					       pcs_symbols_python_path(s));
+		break;
+	}
+	if (err) {
+		free(py);
+		return err;
+	}
+	*ret = py;
+	return NULL;
+}
+
+void pcs_python_destroy(struct pcs_python *py)
+{
+	if (!py)
+		return;
+	for (size_t i = 0; i < py->ncodes_slots; i++)
+		free(py->codes[i].linetable);
+	free(py->codes);
+	free(py);
+}
+
+// Collect a linked list into an array: bounded, and a node seen twice ends
+// it with an error (lists here are short: a linear check is enough).
+static struct pcs_error *collect_list(struct pcs_python *py, pcs_addr_t head,
+				      enum pcs_field next, size_t max,
+				      const char *what, pcs_addr_t **ret,
+				      size_t *count)
+{
+	pcs_addr_t *items = NULL;
+	size_t n = 0, cap = 0;
+	struct pcs_error *err = NULL;
+	for (pcs_addr_t cur = head; cur && !err;) {
+		for (size_t i = 0; i < n && !err; i++) {
+			if (items[i] == cur)
+				err = pcs_error_create(PCS_ERROR_LIMIT,
+						       "%s list loops at 0x%" PRIx64,
+						       what, cur);
+		}
+		if (!err && n >= max)
+			err = pcs_error_create(PCS_ERROR_LIMIT, "more than %zu %ss",
+					       max, what);
+		if (!err && !PCS_VEC_RESERVE(items, n, cap, 1))
+			err = &pcs_enomem;
+		if (err)
+			break;
+		items[n++] = cur;
+		err = pcs_read_field(py, cur, next, &cur);
+	}
+	if (err) {
+		free(items);
+		return err;
+	}
+	*ret = items;
+	*count = n;
+	return NULL;
+}
+
+struct pcs_error *pcs_python_interpreters(struct pcs_python *py,
+					  pcs_addr_t **ret, size_t *count)
+{
+	pcs_addr_t head;
+	struct pcs_error *err;
+	if (py->runtime)
+		err = pcs_read_field(py, py->runtime, PCS_F_runtime_interpreters_head,
+				     &head);
+	else
+		err = pcs_read_u64(py, py->interp_head_ptr, &head);
+	if (err)
+		return pcs_error_prefix(err, "cannot read the interpreter list");
+	if (!head)
+		return pcs_error_create(PCS_ERROR_NOT_PYTHON,
+					"the Python runtime has no interpreter "
+					"(not started, or already finalized)");
+	return collect_list(py, head, PCS_F_interp_next, PCS_MAX_INTERPRETERS,
+			    "interpreter", ret, count);
+}
+
+struct pcs_error *pcs_python_interp_id(struct pcs_python *py, pcs_addr_t interp,
+				       int64_t *ret)
+{
+	if (!pcs_layout_has(py->layout, PCS_F_interp_id)) {
+		*ret = 0;
+		return NULL;
+	}
+	return pcs_read_field_signed(py, interp, PCS_F_interp_id, ret);
+}
+
+struct pcs_error *pcs_python_thread_states(struct pcs_python *py,
+					   pcs_addr_t interp, pcs_addr_t **ret,
+					   size_t *count)
+{
+	pcs_addr_t head;
+	struct pcs_error *err = pcs_read_field(py, interp, PCS_F_interp_threads_head,
+					       &head);
+	if (err)
+		return err;
+	pcs_addr_t *items;
+	size_t n;
+	err = collect_list(py, head, PCS_F_tstate_next, PCS_MAX_THREADS,
+			   "thread state", &items, &n);
+	if (err)
+		return err;
+	// Each thread state points back at its interpreter: a cheap check
+	// that we are reading thread states at all.
+	for (size_t i = 0; i < n; i++) {
+		uint64_t back;
+		err = pcs_read_field(py, items[i], PCS_F_tstate_interp, &back);
+		if (!err && back != interp)
+			err = pcs_error_create(PCS_ERROR_BAD_DATA,
+					       "thread state 0x%" PRIx64 " belongs to "
+					       "interpreter 0x%" PRIx64 ", not 0x%" PRIx64,
+					       items[i], back, interp);
+		if (err) {
+			free(items);
+			return err;
+		}
+	}
+	*ret = items;
+	*count = n;
+	return NULL;
+}
+
+struct pcs_error *pcs_python_tstate_info(struct pcs_python *py,
+					 pcs_addr_t tstate,
+					 struct pcs_python_tstate_info *ret)
+{
+	uint64_t ident, tid = 0;
+	struct pcs_error *err = pcs_read_field(py, tstate, PCS_F_tstate_thread_id, &ident);
+	if (err)
+		return err;
+	if (pcs_layout_has(py->layout, PCS_F_tstate_native_thread_id) &&
+	    (err = pcs_read_field(py, tstate, PCS_F_tstate_native_thread_id, &tid)))
+		return err;
+	// Without native_thread_id (≤ 3.10): glibc's pthread_t is the
+	// thread's TCB, which is its fs_base register on x86-64.
+	for (size_t i = 0; !tid && ident && i < pcs_target_num_threads(py->target); i++) {
+		const struct pcs_target_thread *th = pcs_target_thread(py->target, i);
+		if (th->fs_base == ident)
+			tid = (uint64_t)th->tid;
+	}
+	ret->ident = ident;
+	ret->tid = tid <= INT32_MAX ? (int)tid : 0;
+	return NULL;
+}
+
+struct pcs_error *pcs_python_gil_holder(struct pcs_python *py, pcs_addr_t interp,
+					pcs_addr_t *holder, bool *known)
+{
+	const struct pcs_layout *l = py->layout;
+	struct pcs_error *err;
+	uint64_t locked, last;
+	*known = false;
+	*holder = 0;
+	switch (l->props.gil) {
+	case PCS_GIL_STATIC: {
+		pcs_addr_t locked_at, holder_at;
+		uint32_t v;
+		if (!pcs_symbols_lookup(py->symbols, "gil_locked", &locked_at, NULL) ||
+		    !pcs_symbols_lookup(py->symbols, "gil_last_holder", &holder_at, NULL))
+			return NULL;
+		if ((err = pcs_read_u32(py, locked_at, &v)) ||
+		    (err = pcs_read_u64(py, holder_at, &last)))
+			return err;
+		// -1 until the GIL is created.
+		locked = (int32_t)v > 0;
+		break;
+	}
+	case PCS_GIL_RUNTIME:
+	case PCS_GIL_INTERP_POINTER: {
+		pcs_addr_t gil;
+		if (!pcs_layout_has(l, PCS_F_gil_locked) ||
+		    !pcs_layout_has(l, PCS_F_gil_last_holder))
+			return NULL;
+		if (l->props.gil == PCS_GIL_RUNTIME) {
+			if (!pcs_layout_has(l, PCS_F_runtime_ceval_gil))
+				return NULL;
+			gil = py->runtime + (uint64_t)l->offset[PCS_F_runtime_ceval_gil];
+		} else {
+			if (!pcs_layout_has(l, PCS_F_interp_ceval_gil))
+				return NULL;
+			if ((err = pcs_read_field(py, interp, PCS_F_interp_ceval_gil, &gil)))
+				return err;
+			if (!gil)
+				return NULL;
+		}
+		if ((err = pcs_read_field(py, gil, PCS_F_gil_locked, &locked)) ||
+		    (err = pcs_read_field(py, gil, PCS_F_gil_last_holder, &last)))
+			return err;
+		break;
+	}
+	default:
+		return NULL;
+	}
+	*known = true;
+	*holder = locked ? last : 0;
+	return NULL;
+}
+
+struct names_ctx {
+	struct pcs_python *py;
+	pcs_thread_name_fn *fn;
+	void *arg;
+};
+
+static struct pcs_error *name_item(void *arg, pcs_addr_t key, pcs_addr_t value,
+				   bool *stop)
+{
+	(void)stop;
+	struct names_ctx *ctx = arg;
+	uint64_t ident;
+	pcs_addr_t name_obj;
+	const char *name;
+	struct pcs_error *err = pcs_object_int(ctx->py, key, &ident);
+	if (!err)
+		err = pcs_object_attr(ctx->py, value, ctx->py->layout->props.thread_name_attr,
+				      &name_obj);
+	if (!err && !name_obj)
+		return NULL;
+	if (!err)
+		err = pcs_object_str(ctx->py, name_obj, &name);
+	if (err) {
+		// One unreadable entry should not hide the other names.
+		if (err->code == PCS_ERROR_BAD_DATA) {
+			pcs_error_destroy(err);
+			return NULL;
+		}
+		return err;
+	}
+	return ctx->fn(ctx->arg, ident, name);
+}
+
+struct pcs_error *pcs_python_thread_names(struct pcs_python *py,
+					  pcs_addr_t interp,
+					  pcs_thread_name_fn *fn, void *arg)
+{
+	uint64_t modules, module, dict, active;
+	struct pcs_error *err = pcs_read_field(py, interp, PCS_F_interp_modules, &modules);
+	if (err || !modules)
+		return err;
+	if ((err = pcs_object_dict_get(py, modules, "threading", &module)) || !module)
+		return err;
+	if ((err = pcs_read_field(py, module, PCS_F_module_md_dict, &dict)) || !dict)
+		return err;
+	if ((err = pcs_object_dict_get(py, dict, "_active", &active)) || !active)
+		return err;
+	struct names_ctx ctx = { py, fn, arg };
+	return pcs_object_dict_items(py, active, name_item, &ctx);
+}

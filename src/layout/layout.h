@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 pycore-stacks contributors
+
+/**
+ * @file
+ * ③ Layout: where the fields of CPython's structs are in one target, and
+ * the named properties that say how a version behaves. Data, not code:
+ * walkers ask the layout, they never test version numbers.
+ *
+ * A layout is resolved once per target from one source (DWARF today; the
+ * target's _Py_DebugOffsets and committed generated tables are the other
+ * sources the design has room for), and the source is recorded.
+ */
+#ifndef PCS_LAYOUT_LAYOUT_H
+#define PCS_LAYOUT_LAYOUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct pcs_error;
+struct pcs_symbols;
+struct pcs_target;
+
+enum pcs_struct {
+#define PCS_STRUCT(id, names) PCS_S_##id,
+#define PCS_FIELD(st, id, paths)
+#include "layout/fields.def"
+#undef PCS_STRUCT
+#undef PCS_FIELD
+	PCS_NUM_STRUCTS
+};
+
+enum pcs_field {
+#define PCS_STRUCT(id, names)
+#define PCS_FIELD(st, id, paths) PCS_F_##st##_##id,
+#include "layout/fields.def"
+#undef PCS_STRUCT
+#undef PCS_FIELD
+	PCS_NUM_FIELDS
+};
+
+enum { PCS_OFFSET_ABSENT = -1 };
+
+/** Where the offsets of a layout came from (in the order they are tried). */
+enum pcs_layout_source {
+	PCS_LAYOUT_DEBUG_OFFSETS,
+	PCS_LAYOUT_DWARF,
+	PCS_LAYOUT_BUILTIN,
+	PCS_NUM_LAYOUT_SOURCES,
+	PCS_LAYOUT_AUTO = PCS_NUM_LAYOUT_SOURCES,
+};
+
+/** How the interpreters are found. */
+enum pcs_root_model {
+	/** Static `interp_head` (2.7, 3.6). */
+	PCS_ROOT_INTERP_HEAD,
+	/** `_PyRuntime.interpreters.head` (3.7+). */
+	PCS_ROOT_RUNTIME,
+};
+
+/** What a thread state's frame chain is made of. */
+enum pcs_frame_model {
+	/** `tstate->frame`, PyFrameObject linked by f_back (≤ 3.10). */
+	PCS_FRAMES_FRAME_OBJECT,
+	/** `tstate->cframe->current_frame`, _PyInterpreterFrame (3.11, 3.12). */
+	PCS_FRAMES_CFRAME,
+	/** `tstate->current_frame`, _PyInterpreterFrame (3.13+). */
+	PCS_FRAMES_IFRAME,
+};
+
+/** What the instruction position of a frame counts. */
+enum pcs_instr_model {
+	/** f_lasti in bytes (≤ 3.9). */
+	PCS_INSTR_LASTI_BYTES,
+	/** f_lasti in 2-byte code units (3.10). */
+	PCS_INSTR_LASTI_UNITS,
+	/** A pointer into co_code_adaptive (3.11+). */
+	PCS_INSTR_POINTER,
+};
+
+/** Line number table format of code objects. */
+enum pcs_linetable_model {
+	/** co_lnotab, signed line increments (3.6–3.9). */
+	PCS_LINETABLE_LNOTAB,
+	/** PEP 626 co_linetable (3.10). */
+	PCS_LINETABLE_310,
+	/** Location table (3.11+). */
+	PCS_LINETABLE_LOCATIONS,
+};
+
+/** When a frame's stored f_lineno overrides the line table. */
+enum pcs_lineno_model {
+	/** Never (3.11+: no field). */
+	PCS_LINENO_TABLE,
+	/** While the frame has f_trace set (≤ 3.9, PyFrame_GetLineNumber). */
+	PCS_LINENO_IF_TRACED,
+	/** Whenever f_lineno is non-zero (3.10). */
+	PCS_LINENO_IF_SET,
+};
+
+/** Where the GIL's state is. */
+enum pcs_gil_model {
+	/** Static `gil_locked`, `gil_last_holder` symbols (3.6). */
+	PCS_GIL_STATIC,
+	/** Embedded in _PyRuntime at `ceval.gil` (3.7–3.11). */
+	PCS_GIL_RUNTIME,
+	/** Pointed to by `interp->ceval.gil` (3.12+). */
+	PCS_GIL_INTERP_POINTER,
+};
+
+/** Dict keys object flavour. */
+enum pcs_dict_model {
+	/** dk_size, 24-byte entries (3.6–3.10). */
+	PCS_DICT_DK_SIZE,
+	/** dk_log2_size, dk_kind, unicode entries (3.11+). */
+	PCS_DICT_DK_LOG2,
+};
+
+/** Where a plain instance keeps its attributes. */
+enum pcs_instdict_model {
+	/** `*(obj + tp_dictoffset)` (≤ 3.10). */
+	PCS_INSTDICT_DICTOFFSET,
+	/** Managed: dict at obj-24, else values at obj-32 (3.11). */
+	PCS_INSTDICT_MANAGED_311,
+	/** Managed: tagged dict-or-values word at obj-24 (3.12). */
+	PCS_INSTDICT_MANAGED_312,
+	/** Inline values after the object, else dict at obj-24 (3.13+). */
+	PCS_INSTDICT_INLINE_313,
+};
+
+/** int objects. */
+enum pcs_long_model {
+	/** Sign and digit count in ob_size (≤ 3.11). */
+	PCS_LONG_OB_SIZE,
+	/** lv_tag: count << 3 | sign (3.12+). */
+	PCS_LONG_LV_TAG,
+};
+
+/** Named properties of one CPython minor version. */
+struct pcs_python_props {
+	uint8_t major, minor;
+	enum pcs_root_model root;
+	enum pcs_frame_model frames;
+	enum pcs_instr_model instr;
+	enum pcs_linetable_model linetable;
+	enum pcs_lineno_model lineno;
+	/** _PyInterpreterFrame.owner value of C-stack shim frames; -1: none. */
+	int owner_cstack;
+	/** owner value of generator frames; -1: no owner field. */
+	int owner_generator;
+	/** Frames before their code's _co_firsttraceable are not yet Python's. */
+	bool skip_incomplete;
+	enum pcs_gil_model gil;
+	enum pcs_dict_model dict;
+	enum pcs_instdict_model instdict;
+	enum pcs_long_model longs;
+	/** threading.Thread attribute holding the name. */
+	const char *thread_name_attr;
+};
+
+/** A resolved layout. */
+struct pcs_layout {
+	/** PY_VERSION_HEX of the target. */
+	uint32_t version_hex;
+	/** "3.12.1", "3.13.0rc2". */
+	char version[32];
+	enum pcs_layout_source source;
+	struct pcs_python_props props;
+	uint64_t struct_size[PCS_NUM_STRUCTS];
+	int64_t offset[PCS_NUM_FIELDS];
+	/** Byte width of each field's type (element width for arrays). */
+	uint8_t width[PCS_NUM_FIELDS];
+};
+
+/** "dwarf", "debug-offsets", "builtin". */
+const char *pcs_layout_source_name(enum pcs_layout_source source);
+/** Parse a --layout-source value; false if unknown. */
+bool pcs_layout_source_parse(const char *name, enum pcs_layout_source *ret);
+
+const char *pcs_field_name(enum pcs_field field);
+const char *pcs_struct_name(enum pcs_struct st);
+
+/**
+ * Identify the target's CPython version and resolve its layout from
+ * @p wanted (PCS_LAYOUT_AUTO: the first source that works). Errors name
+ * the version and what is missing, e.g. the debug info package to install.
+ */
+struct pcs_error *pcs_layout_select(struct pcs_target *t, struct pcs_symbols *s,
+				    enum pcs_layout_source wanted,
+				    struct pcs_layout **ret);
+
+void pcs_layout_destroy(struct pcs_layout *layout);
+
+/**
+ * The properties of CPython @p major.@p minor, or NULL if that version is
+ * not supported.
+ */
+const struct pcs_python_props *pcs_python_props_find(unsigned major,
+						     unsigned minor);
+
+static inline bool pcs_layout_has(const struct pcs_layout *l, enum pcs_field f)
+{
+	return l->offset[f] != PCS_OFFSET_ABSENT;
+}
+
+/** Resolve every field from DWARF (layout/source_dwarf.c). */
+struct pcs_error *pcs_layout_from_dwarf(struct pcs_symbols *s,
+					struct pcs_layout *layout);
+
+#endif

@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 pycore-stacks contributors
+
+// Which CPython the target runs, and which layout source describes it.
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layout/layout.h"
+#include "symbols/symbols.h"
+#include "target/target.h"
+#include "util/error.h"
+
+static const char *const source_names[PCS_NUM_LAYOUT_SOURCES] = {
+	[PCS_LAYOUT_DEBUG_OFFSETS] = "debug-offsets",
+	[PCS_LAYOUT_DWARF] = "dwarf",
+	[PCS_LAYOUT_BUILTIN] = "builtin",
+};
+
+static const char *const field_names[] = {
+#define PCS_STRUCT(id, names)
+#define PCS_FIELD(st, id, paths) #st "." #id,
+#include "layout/fields.def"
+#undef PCS_STRUCT
+#undef PCS_FIELD
+};
+
+static const char *const struct_ids[] = {
+#define PCS_STRUCT(id, names) #id,
+#define PCS_FIELD(st, id, paths)
+#include "layout/fields.def"
+#undef PCS_STRUCT
+#undef PCS_FIELD
+};
+
+const char *pcs_layout_source_name(enum pcs_layout_source source)
+{
+	return source < PCS_NUM_LAYOUT_SOURCES ? source_names[source] : "auto";
+}
+
+bool pcs_layout_source_parse(const char *name, enum pcs_layout_source *ret)
+{
+	if (strcmp(name, "auto") == 0) {
+		*ret = PCS_LAYOUT_AUTO;
+		return true;
+	}
+	for (int i = 0; i < PCS_NUM_LAYOUT_SOURCES; i++) {
+		if (strcmp(name, source_names[i]) == 0) {
+			*ret = (enum pcs_layout_source)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+const char *pcs_field_name(enum pcs_field field)
+{
+	return field_names[field];
+}
+
+const char *pcs_struct_name(enum pcs_struct st)
+{
+	return struct_ids[st];
+}
+
+void pcs_layout_destroy(struct pcs_layout *layout)
+{
+	free(layout);
+}
+
+static void format_hex_version(uint32_t hex, char *out, size_t n)
+{
+	unsigned level = (hex >> 4) & 0xf, serial = hex & 0xf;
+	const char *lv = level == 0xa ? "a" : level == 0xb ? "b" : level == 0xc ? "rc" : "";
+	if (level == 0xf || !*lv)
+		snprintf(out, n, "%u.%u.%u", hex >> 24, (hex >> 16) & 0xff,
+			 (hex >> 8) & 0xff);
+	else
+		snprintf(out, n, "%u.%u.%u%s%u", hex >> 24, (hex >> 16) & 0xff,
+			 (hex >> 8) & 0xff, lv, serial);
+}
+
+// PY_VERSION_HEX from the text of sys.version ("3.8.18 (default, ...").
+static bool parse_version_text(const char *text, uint32_t *hex, char *out,
+			       size_t n)
+{
+	unsigned major, minor, micro;
+	int used = 0;
+	if (sscanf(text, "%u.%u.%u%n", &major, &minor, &micro, &used) != 3 ||
+	    major > 9 || minor > 99 || micro > 99)
+		return false;
+	size_t len = strcspn(text, " ");
+	if (len >= n)
+		len = n - 1;
+	memcpy(out, text, len);
+	out[len] = '\0';
+	unsigned level = 0xf, serial = 0;
+	const char *rest = text + used;
+	if (rest[0] == 'a' || rest[0] == 'b')
+		level = rest[0] == 'a' ? 0xa : 0xb, serial = (unsigned)atoi(rest + 1);
+	else if (rest[0] == 'r' && rest[1] == 'c')
+		level = 0xc, serial = (unsigned)atoi(rest + 2);
+	*hex = major << 24 | minor << 16 | micro << 8 | level << 4 | (serial & 0xf);
+	return true;
+}
+
+// The version, from the most to the least authoritative witness.
+static struct pcs_error *detect_version(struct pcs_target *t,
+					struct pcs_symbols *s,
+					struct pcs_layout *l)
+{
+	pcs_addr_t addr;
+	uint64_t size;
+	// 3.13+: _PyRuntime starts with _Py_DebugOffsets: cookie, version.
+	if (pcs_symbols_lookup(s, "_PyRuntime", &addr, NULL)) {
+		unsigned char buf[16];
+		struct pcs_error *err = pcs_target_read(t, addr, buf, sizeof(buf));
+		if (!err && memcmp(buf, "xdebugpy", 8) == 0) {
+			uint64_t hex;
+			memcpy(&hex, buf + 8, 8);
+			if (hex >> 24 == 3) {
+				l->version_hex = (uint32_t)hex;
+				format_hex_version(l->version_hex, l->version,
+						   sizeof(l->version));
+				return NULL;
+			}
+		}
+		pcs_error_destroy(err);
+	}
+	// 3.11+: Py_Version.
+	if (pcs_symbols_lookup(s, "Py_Version", &addr, NULL)) {
+		uint32_t hex;
+		struct pcs_error *err = pcs_target_read(t, addr, &hex, sizeof(hex));
+		if (!err && (hex >> 24) == 3) {
+			l->version_hex = hex;
+			format_hex_version(hex, l->version, sizeof(l->version));
+			return NULL;
+		}
+		pcs_error_destroy(err);
+	}
+	// Any version: the buffer Py_GetVersion() fills at start-up.
+	static const char *const buffers[] = { "version", "version.0" };
+	for (size_t i = 0; i < 2; i++) {
+		if (!pcs_symbols_lookup(s, buffers[i], &addr, &size) || size < 8)
+			continue;
+		char text[64];
+		struct pcs_error *err = pcs_target_read(t, addr, text, sizeof(text) - 1);
+		if (err) {
+			pcs_error_destroy(err);
+			continue;
+		}
+		text[sizeof(text) - 1] = '\0';
+		if (parse_version_text(text, &l->version_hex, l->version,
+				       sizeof(l->version)))
+			return NULL;
+	}
+	return pcs_error_create(PCS_ERROR_LOOKUP,
+				"cannot tell the Python version of '%s'",
+				pcs_symbols_python_path(s));
+}
+
+// The fields the walkers cannot do without, given the properties.
+static struct pcs_error *check_required(const struct pcs_layout *l)
+{
+	static const enum pcs_field always[] = {
+		PCS_F_interp_next, PCS_F_interp_threads_head,
+		PCS_F_tstate_next, PCS_F_tstate_interp, PCS_F_tstate_thread_id,
+		PCS_F_code_co_filename, PCS_F_code_co_name,
+		PCS_F_code_co_firstlineno, PCS_F_code_co_linetable,
+		PCS_F_asciiobject_length, PCS_F_asciiobject_state,
+		PCS_F_object_ob_type, PCS_F_varobject_ob_size, PCS_F_bytes_ob_sval,
+	};
+	static const enum pcs_field frame_object[] = {
+		PCS_F_tstate_frame, PCS_F_frameobj_f_back, PCS_F_frameobj_f_code,
+		PCS_F_frameobj_f_lasti,
+	};
+	static const enum pcs_field iframe[] = {
+		PCS_F_iframe_previous, PCS_F_iframe_executable,
+		PCS_F_iframe_instr_ptr, PCS_F_iframe_owner,
+		PCS_F_code_co_code_adaptive,
+	};
+	static const enum pcs_field cframe[] = {
+		PCS_F_tstate_cframe, PCS_F_cframe_current_frame,
+	};
+	static const enum pcs_field runtime[] = { PCS_F_runtime_interpreters_head };
+	struct { const enum pcs_field *f; size_t n; bool on; } groups[] = {
+		{ always, sizeof(always) / sizeof(*always), true },
+		{ frame_object, sizeof(frame_object) / sizeof(*frame_object),
+		  l->props.frames == PCS_FRAMES_FRAME_OBJECT },
+		{ iframe, sizeof(iframe) / sizeof(*iframe),
+		  l->props.frames != PCS_FRAMES_FRAME_OBJECT },
+		{ cframe, sizeof(cframe) / sizeof(*cframe),
+		  l->props.frames == PCS_FRAMES_CFRAME },
+		{ &(enum pcs_field){ PCS_F_tstate_current_frame }, 1,
+		  l->props.frames == PCS_FRAMES_IFRAME },
+		{ runtime, 1, l->props.root == PCS_ROOT_RUNTIME },
+	};
+	for (size_t g = 0; g < sizeof(groups) / sizeof(*groups); g++) {
+		for (size_t i = 0; groups[g].on && i < groups[g].n; i++) {
+			if (!pcs_layout_has(l, groups[g].f[i]))
+				return pcs_error_create(PCS_ERROR_LOOKUP,
+							"field '%s' not found",
+							pcs_field_name(groups[g].f[i]));
+		}
+	}
+	if (!l->struct_size[PCS_S_asciiobject] || !l->struct_size[PCS_S_compactunicode])
+		return pcs_error_create(PCS_ERROR_LOOKUP,
+					"size of the str object structs not found");
+	return NULL;
+}
+
+struct pcs_error *pcs_layout_select(struct pcs_target *t, struct pcs_symbols *s,
+				    enum pcs_layout_source wanted,
+				    struct pcs_layout **ret)
+{
+	struct pcs_layout *l = calloc(1, sizeof(*l));
+	if (!l)
+		return &pcs_enomem;
+	struct pcs_error *err = detect_version(t, s, l);
+	if (err)
+		goto fail;
+	const struct pcs_python_props *props =
+		pcs_python_props_find(l->version_hex >> 24, (l->version_hex >> 16) & 0xff);
+	if (!props) {
+		err = pcs_error_create(PCS_ERROR_UNSUPPORTED,
+				       "unsupported CPython version '%s'", l->version);
+		goto fail;
+	}
+	l->props = *props;
+	if (wanted != PCS_LAYOUT_AUTO && wanted != PCS_LAYOUT_DWARF) {
+		err = pcs_error_create(PCS_ERROR_UNSUPPORTED,
+				       "layout source '%s' is not available for CPython %s",
+				       pcs_layout_source_name(wanted), l->version);
+		goto fail;
+	}
+	err = pcs_layout_from_dwarf(s, l);
+	if (!err)
+		err = check_required(l);
+	if (err) {
+		err = pcs_error_prefix(err, "no layout for CPython %s", l->version);
+		goto fail;
+	}
+	*ret = l;
+	return NULL;
+fail:
+	free(l);
+	return err;
+}

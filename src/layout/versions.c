@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 pycore-stacks contributors
+
+// What each CPython minor version does differently, as named properties.
+// Offsets are not here (they come from a layout source); behaviour is.
+
+#include <stddef.h>
+
+#include "layout/layout.h"
+
+#define COMMON_36_TO_310                                  \
+	.instdict = PCS_INSTDICT_DICTOFFSET,              \
+	.dict = PCS_DICT_DK_SIZE,                         \
+	.longs = PCS_LONG_OB_SIZE,                        \
+	.frames = PCS_FRAMES_FRAME_OBJECT,                \
+	.owner_cstack = -1, .owner_generator = -1,        \
+	.thread_name_attr = "_name"
+
+static const struct pcs_python_props versions[] = {
+	{ 3, 6, COMMON_36_TO_310, .root = PCS_ROOT_INTERP_HEAD,
+	  .instr = PCS_INSTR_LASTI_BYTES, .linetable = PCS_LINETABLE_LNOTAB,
+	  .lineno = PCS_LINENO_IF_TRACED, .gil = PCS_GIL_STATIC },
+	{ 3, 7, COMMON_36_TO_310, .root = PCS_ROOT_RUNTIME,
+	  .instr = PCS_INSTR_LASTI_BYTES, .linetable = PCS_LINETABLE_LNOTAB,
+	  .lineno = PCS_LINENO_IF_TRACED, .gil = PCS_GIL_RUNTIME },
+	{ 3, 8, COMMON_36_TO_310, .root = PCS_ROOT_RUNTIME,
+	  .instr = PCS_INSTR_LASTI_BYTES, .linetable = PCS_LINETABLE_LNOTAB,
+	  .lineno = PCS_LINENO_IF_TRACED, .gil = PCS_GIL_RUNTIME },
+	{ 3, 9, COMMON_36_TO_310, .root = PCS_ROOT_RUNTIME,
+	  .instr = PCS_INSTR_LASTI_BYTES, .linetable = PCS_LINETABLE_LNOTAB,
+	  .lineno = PCS_LINENO_IF_TRACED, .gil = PCS_GIL_RUNTIME },
+	// 3.10: PEP 626 line table; f_lasti counts code units (bpo-27129).
+	{ 3, 10, COMMON_36_TO_310, .root = PCS_ROOT_RUNTIME,
+	  .instr = PCS_INSTR_LASTI_UNITS, .linetable = PCS_LINETABLE_310,
+	  .lineno = PCS_LINENO_IF_SET, .gil = PCS_GIL_RUNTIME },
+	// 3.11: _PyInterpreterFrame reached through _PyCFrame (bpo-44590),
+	// location tables (PEP 657), managed dicts.
+	{ 3, 11, .root = PCS_ROOT_RUNTIME, .frames = PCS_FRAMES_CFRAME,
+	  .instr = PCS_INSTR_POINTER, .linetable = PCS_LINETABLE_LOCATIONS,
+	  .lineno = PCS_LINENO_TABLE, .owner_cstack = -1, .owner_generator = 1,
+	  .skip_incomplete = true, .gil = PCS_GIL_RUNTIME,
+	  .dict = PCS_DICT_DK_LOG2, .instdict = PCS_INSTDICT_MANAGED_311,
+	  .longs = PCS_LONG_OB_SIZE, .thread_name_attr = "_name" },
+	// 3.12: shim frames owned by the C stack (gh-100762), per-interpreter
+	// GIL (PEP 684), compact ints (gh-101291), tagged dict-or-values.
+	{ 3, 12, .root = PCS_ROOT_RUNTIME, .frames = PCS_FRAMES_CFRAME,
+	  .instr = PCS_INSTR_POINTER, .linetable = PCS_LINETABLE_LOCATIONS,
+	  .lineno = PCS_LINENO_TABLE, .owner_cstack = 3, .owner_generator = 1,
+	  .skip_incomplete = true, .gil = PCS_GIL_INTERP_POINTER,
+	  .dict = PCS_DICT_DK_LOG2, .instdict = PCS_INSTDICT_MANAGED_312,
+	  .longs = PCS_LONG_LV_TAG, .thread_name_attr = "_name" },
+	// 3.13: _PyCFrame removed (gh-113071), inline values (gh-115776).
+	{ 3, 13, .root = PCS_ROOT_RUNTIME, .frames = PCS_FRAMES_IFRAME,
+	  .instr = PCS_INSTR_POINTER, .linetable = PCS_LINETABLE_LOCATIONS,
+	  .lineno = PCS_LINENO_TABLE, .owner_cstack = 3, .owner_generator = 1,
+	  .skip_incomplete = true, .gil = PCS_GIL_INTERP_POINTER,
+	  .dict = PCS_DICT_DK_LOG2, .instdict = PCS_INSTDICT_INLINE_313,
+	  .longs = PCS_LONG_LV_TAG, .thread_name_attr = "_name" },
+};
+
+const struct pcs_python_props *pcs_python_props_find(unsigned major,
+						     unsigned minor)
+{
+	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+		if (versions[i].major == major && versions[i].minor == minor)
+			return &versions[i];
+	}
+	return NULL;
+}

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 pycore-stacks contributors
+
+// The JSON contract of spec/OUTPUT.md, format "pycore-stacks/1".
+
+#include <inttypes.h>
+
+#include "report/report.h"
+
+static void add_str(struct pcs_strbuf *out, const char *s)
+{
+	if (s)
+		pcs_strbuf_add_json_string(out, s);
+	else
+		pcs_strbuf_adds(out, "null");
+}
+
+static void add_frame(struct pcs_strbuf *out, const struct pcs_frame *f)
+{
+	pcs_strbuf_adds(out, "{\"kind\": ");
+	add_str(out, f->kind == PCS_FRAME_PYTHON ? "python" : "native");
+	pcs_strbuf_adds(out, ", \"function\": ");
+	add_str(out, f->function);
+	pcs_strbuf_adds(out, ", \"qualname\": ");
+	add_str(out, f->qualname);
+	pcs_strbuf_adds(out, ", \"file\": ");
+	add_str(out, f->file);
+	if (f->line >= 0)
+		pcs_strbuf_addf(out, ", \"line\": %d}", f->line);
+	else
+		pcs_strbuf_adds(out, ", \"line\": null}");
+}
+
+static void add_stack(struct pcs_strbuf *out, const struct pcs_stack *st)
+{
+	pcs_strbuf_adds(out, "\"frames\": [");
+	for (size_t i = 0; i < st->nframes; i++) {
+		pcs_strbuf_adds(out, i ? ",\n        " : "\n        ");
+		add_frame(out, &st->frames[i]);
+	}
+	pcs_strbuf_adds(out, st->nframes ? "\n      ]" : "]");
+	pcs_strbuf_adds(out, ", \"truncated\": ");
+	add_str(out, st->truncated);
+}
+
+static void add_thread(struct pcs_strbuf *out, const struct pcs_thread *th)
+{
+	pcs_strbuf_adds(out, "{");
+	if (th->tid)
+		pcs_strbuf_addf(out, "\"tid\": %d", th->tid);
+	else
+		pcs_strbuf_adds(out, "\"tid\": null");
+	pcs_strbuf_addf(out, ", \"ident\": %" PRIu64 ", \"name\": ", th->ident);
+	add_str(out, th->name);
+	pcs_strbuf_addf(out, ", \"interpreter\": %" PRId64 ", \"holds_gil\": %s,\n      ",
+			th->interpreter,
+			th->holds_gil == PCS_UNKNOWN ? "null"
+			: th->holds_gil == PCS_YES ? "true" : "false");
+	add_stack(out, &th->stack);
+	pcs_strbuf_adds(out, "}");
+}
+
+void pcs_report_json(const struct pcs_snapshot *snap, struct pcs_strbuf *out)
+{
+	pcs_strbuf_adds(out, "{\n  \"format\": \"pycore-stacks/1\",\n  \"target\": {\"kind\": ");
+	add_str(out, snap->kind == PCS_SNAPSHOT_CORE ? "core" : "process");
+	pcs_strbuf_adds(out, ", \"core\": ");
+	add_str(out, snap->core);
+	pcs_strbuf_addf(out, ", \"pid\": %d, \"executable\": ", snap->pid);
+	add_str(out, snap->executable);
+	pcs_strbuf_adds(out, ",\n    \"python\": {\"version\": ");
+	add_str(out, snap->python_version);
+	pcs_strbuf_addf(out, ", \"free_threaded\": %s, \"debug_build\": %s},\n    \"layout\": ",
+			snap->free_threaded ? "true" : "false",
+			snap->debug_build ? "true" : "false");
+	add_str(out, snap->layout);
+	pcs_strbuf_adds(out, "},\n  \"threads\": [");
+	for (size_t i = 0; i < snap->nthreads; i++) {
+		pcs_strbuf_adds(out, i ? ",\n    " : "\n    ");
+		add_thread(out, &snap->threads[i]);
+	}
+	pcs_strbuf_adds(out, snap->nthreads ? "\n  ],\n" : "],\n");
+	pcs_strbuf_adds(out, "  \"greenlets\": [],\n  \"tasks\": [],\n  \"warnings\": [");
+	for (size_t i = 0; i < snap->nwarnings; i++) {
+		if (i)
+			pcs_strbuf_adds(out, ", ");
+		add_str(out, snap->warnings[i]);
+	}
+	pcs_strbuf_adds(out, "]\n}\n");
+}

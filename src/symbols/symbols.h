@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 pycore-stacks contributors
+
+/**
+ * @file
+ * ② Symbols: the modules mapped in the target and their symbols and debug
+ * information, through libdwfl. This is the only directory that includes
+ * libdwfl.h.
+ *
+ * The interpreter lives in one module: libpython (shared builds) or the
+ * executable (static builds). pcs_symbols_create() finds it by the symbols
+ * only CPython defines; every lookup below is in that module.
+ */
+#ifndef PCS_SYMBOLS_SYMBOLS_H
+#define PCS_SYMBOLS_SYMBOLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "target/target.h"
+
+struct pcs_error;
+struct pcs_symbols;
+typedef struct Dwarf Dwarf;
+
+/**
+ * Report the target's modules and find the interpreter's module.
+ * Errors: PCS_ERROR_NOT_PYTHON when no module defines CPython's symbols;
+ * PCS_ERROR_ELFUTILS when libdwfl cannot read the target at all.
+ * @p t must outlive the result.
+ */
+struct pcs_error *pcs_symbols_create(struct pcs_target *t,
+				     struct pcs_symbols **ret);
+
+/** Free everything. NULL is a no-op. */
+void pcs_symbols_destroy(struct pcs_symbols *s);
+
+/** Path of the module holding the interpreter. Borrowed. */
+const char *pcs_symbols_python_path(const struct pcs_symbols *s);
+
+/**
+ * Find the symbol @p name (defined, any binding, including LOCAL ones from
+ * .symtab) in the interpreter's module. Returns false if absent; otherwise
+ * sets *@p addr (load address in the target) and, if not NULL, *@p size.
+ */
+bool pcs_symbols_lookup(struct pcs_symbols *s, const char *name,
+			pcs_addr_t *addr, uint64_t *size);
+
+/**
+ * Find the ELF section @p name of the interpreter's module; its load address
+ * and size. False if absent (or stripped of section headers).
+ */
+bool pcs_symbols_section(struct pcs_symbols *s, const char *name,
+			 pcs_addr_t *addr, uint64_t *size);
+
+/**
+ * The DWARF of the interpreter's module, found in the module itself or
+ * through the standard debuginfo lookup (/usr/lib/debug, .build-id).
+ * NULL when there is none.
+ * @return borrowed; valid until pcs_symbols_destroy().
+ */
+Dwarf *pcs_symbols_python_dwarf(struct pcs_symbols *s);
+
+#endif

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 pycore-stacks contributors
+
+/**
+ * @file
+ * ① The target: the bytes and threads of a Python process, from an ELF core
+ * file or from a live process stopped with ptrace.
+ *
+ * Everything read here is untrusted. Reads are bounds-checked against what
+ * the core or the process really has and fail with PCS_ERROR_FAULT, never
+ * with a crash. Remote addresses are `pcs_addr_t`, never host pointers.
+ *
+ * A live target is stopped (every thread, ptrace-seized and interrupted) for
+ * the lifetime of the `struct pcs_target` and resumed by
+ * pcs_target_destroy(). Seizing, not attaching, means that if this process
+ * dies for any reason the kernel resumes the target: it is never left
+ * stopped.
+ */
+#ifndef PCS_TARGET_TARGET_H
+#define PCS_TARGET_TARGET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef uint64_t pcs_addr_t;
+
+struct pcs_error;
+struct pcs_target;
+
+enum pcs_target_kind {
+	PCS_TARGET_CORE,
+	PCS_TARGET_PROCESS,
+};
+
+/** One OS thread (LWP) of the target and the registers we use. */
+struct pcs_target_thread {
+	int tid;
+	/** x86-64 fs_base: glibc's pthread_t of the thread. 0 if unknown. */
+	uint64_t fs_base;
+	uint64_t pc;
+	uint64_t sp;
+};
+
+/** One file-backed mapping (NT_FILE entry or /proc/PID/maps line). */
+struct pcs_target_mapping {
+	pcs_addr_t start;
+	pcs_addr_t end;
+	/** Byte offset into the file. */
+	uint64_t offset;
+	/** Path as the target saw it. Owned by the target. */
+	char *path;
+};
+
+/**
+ * Open the ELF core file @p core_path. @p exe_path, if not NULL, is the
+ * executable the user says produced it; it is checked against the core
+ * (build-id) and used in place of the path the core names for it. When NULL,
+ * the executable is taken from the core's own notes.
+ *
+ * Errors: PCS_ERROR_OS (cannot open), PCS_ERROR_FORMAT (not an ELF core,
+ * truncated, wrong executable), PCS_ERROR_UNSUPPORTED (other architecture).
+ * Messages name the file.
+ */
+struct pcs_error *pcs_target_open_core(const char *core_path,
+				       const char *exe_path,
+				       struct pcs_target **ret);
+
+/**
+ * Stop every thread of process @p pid and open its memory. Errors name the
+ * pid; a permission error names the likely cause (yama ptrace_scope,
+ * CAP_SYS_PTRACE, another tracer).
+ */
+struct pcs_error *pcs_target_attach(int pid, struct pcs_target **ret);
+
+/** Resume a live target and free everything. NULL is a no-op. */
+void pcs_target_destroy(struct pcs_target *t);
+
+/**
+ * Read @p len bytes at @p addr into @p buf. All or nothing: on failure
+ * (PCS_ERROR_FAULT with the address) @p buf is unspecified.
+ */
+struct pcs_error *pcs_target_read(struct pcs_target *t, pcs_addr_t addr,
+				  void *buf, size_t len);
+
+/** Whether @p len bytes at @p addr are readable. */
+bool pcs_target_readable(struct pcs_target *t, pcs_addr_t addr, size_t len);
+
+enum pcs_target_kind pcs_target_kind(const struct pcs_target *t);
+/** The process id (from the core's notes for a core; 0 if absent). */
+int pcs_target_pid(const struct pcs_target *t);
+/** Absolute path of the core file, or NULL for a live process. Borrowed. */
+const char *pcs_target_core_path(const struct pcs_target *t);
+/** Path of the executable (given, or from the notes / /proc). Borrowed. */
+const char *pcs_target_exe_path(const struct pcs_target *t);
+/** A name for messages: the core path or "pid N". Borrowed. */
+const char *pcs_target_name(const struct pcs_target *t);
+
+size_t pcs_target_num_threads(const struct pcs_target *t);
+/** Borrowed; index < pcs_target_num_threads(). */
+const struct pcs_target_thread *pcs_target_thread(const struct pcs_target *t,
+						  size_t index);
+
+size_t pcs_target_num_mappings(const struct pcs_target *t);
+const struct pcs_target_mapping *pcs_target_mapping(const struct pcs_target *t,
+						    size_t index);
+
+/**
+ * For a core: the file descriptor of the core file (borrowed; for
+ * libdwfl). -1 for a live process.
+ */
+int pcs_target_core_fd(const struct pcs_target *t);
+
+/**
+ * The local path to open for a file the target maps (@p path as the target
+ * names it): the user's executable in place of the one the core names, else
+ * @p path itself. Borrowed.
+ */
+const char *pcs_target_local_path(const struct pcs_target *t, const char *path);
+
+#endif

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 pycore-stacks contributors
+
+// Private to target/: the concrete target and the backends' entry points.
+#ifndef PCS_TARGET_INTERNAL_H
+#define PCS_TARGET_INTERNAL_H
+
+#include <sys/types.h>
+
+#include "target/target.h"
+
+/** A PT_LOAD segment of a core, resolved against the mapped file. */
+struct pcs_core_segment {
+	pcs_addr_t vaddr;
+	uint64_t memsz;
+	/** Bytes of this segment present in the file (may be < memsz). */
+	uint64_t filesz;
+	/** Host pointer into the mapped core file. */
+	const unsigned char *data;
+};
+
+/** An open file backing mapped memory that the core omits. */
+struct pcs_backing_file {
+	char *path;
+	int fd;		/* -1: could not be opened */
+};
+
+/** A cached page of live memory. */
+struct pcs_live_page {
+	pcs_addr_t addr;	/* page-aligned; UINT64_MAX = empty slot */
+	bool ok;
+	unsigned char *data;
+};
+
+struct pcs_target {
+	enum pcs_target_kind kind;
+	int pid;
+	char *name;
+	char *core_path;
+	char *exe_path;
+	/* The path the core names for the executable, when the user gave another. */
+	char *core_exe_path;
+
+	struct pcs_target_thread *threads;
+	size_t nthreads, cap_threads;
+	struct pcs_target_mapping *mappings;
+	size_t nmappings, cap_mappings;
+
+	/* Core. */
+	int core_fd;
+	const unsigned char *core_map;
+	size_t core_size;
+	struct pcs_core_segment *segments;
+	size_t nsegments, cap_segments;
+	struct pcs_backing_file *files;
+	size_t nfiles, cap_files;
+
+	/* Live process. */
+	int mem_fd;
+	struct pcs_live_page *pages;
+	size_t npages;
+	size_t page_size;
+	/* Threads we stopped, and the signal each had pending, to re-inject. */
+	struct pcs_stopped_thread { int tid; int sig; } *stopped;
+	size_t nstopped, cap_stopped;
+};
+
+struct pcs_error *pcs_target_core_read(struct pcs_target *t, pcs_addr_t addr,
+				       void *buf, size_t len);
+void pcs_target_core_deinit(struct pcs_target *t);
+struct pcs_error *pcs_target_live_read(struct pcs_target *t, pcs_addr_t addr,
+				       void *buf, size_t len);
+void pcs_target_live_deinit(struct pcs_target *t);
+
+struct pcs_error *pcs_target_add_mapping(struct pcs_target *t, pcs_addr_t start,
+					 pcs_addr_t end, uint64_t offset,
+					 const char *path);
+
+#endif

@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 pycore-stacks contributors
+
+// Live processes. Every thread is seized (PTRACE_SEIZE) and interrupted
+// (PTRACE_INTERRUPT), never attached with SIGSTOP: if this process dies while
+// the target is stopped, the kernel detaches and the target simply runs on;
+// no stray SIGSTOP is left behind. Memory is read with process_vm_readv
+// through a page cache (the target is stopped, so pages do not change).
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "target/target_internal.h"
+#include "util/error.h"
+#include "util/vector.h"
+
+enum {
+	PAGE_CACHE_SLOTS = 2048,
+	// Threads keep being created while we stop others: rescan until the
+	// set is stable, a bounded number of times.
+	MAX_STOP_ROUNDS = 64,
+};
+
+static struct pcs_error *read_page(struct pcs_target *t, struct pcs_live_page *pg,
+				   pcs_addr_t addr)
+{
+	if (!pg->data) {
+		pg->data = malloc(t->page_size);
+		if (!pg->data)
+			return &pcs_enomem;
+	}
+	pg->addr = addr;
+	struct iovec local = { pg->data, t->page_size };
+	struct iovec remote = { (void *)(uintptr_t)addr, t->page_size };
+	ssize_t n = process_vm_readv(t->pid, &local, 1, &remote, 1, 0);
+	if (n < 0 && (errno == ENOSYS || errno == EPERM) && t->mem_fd >= 0)
+		n = pread(t->mem_fd, pg->data, t->page_size, (off_t)addr);
+	pg->ok = n == (ssize_t)t->page_size;
+	return NULL;
+}
+
+struct pcs_error *pcs_target_live_read(struct pcs_target *t, pcs_addr_t addr,
+				       void *buf, size_t len)
+{
+	unsigned char *out = buf;
+	while (len) {
+		pcs_addr_t page = addr & ~(pcs_addr_t)(t->page_size - 1);
+		struct pcs_live_page *pg =
+			&t->pages[(page / t->page_size) % PAGE_CACHE_SLOTS];
+		if (pg->addr != page) {
+			struct pcs_error *err = read_page(t, pg, page);
+			if (err)
+				return err;
+		}
+		if (!pg->ok)
+			return pcs_error_fault(addr, "cannot read 0x%" PRIx64
+					       ": not mapped in the process", addr);
+		size_t off = (size_t)(addr - page);
+		size_t n = t->page_size - off;
+		if (n > len)
+			n = len;
+		memcpy(out, pg->data + off, n);
+		out += n;
+		addr += n;
+		len -= n;
+	}
+	return NULL;
+}
+
+static void resume_all(struct pcs_target *t)
+{
+	for (size_t i = 0; i < t->nstopped; i++)
+		ptrace(PTRACE_DETACH, t->stopped[i].tid, NULL,
+		       (void *)(uintptr_t)t->stopped[i].sig);
+	t->nstopped = 0;
+}
+
+void pcs_target_live_deinit(struct pcs_target *t)
+{
+	resume_all(t);
+	free(t->stopped);
+	if (t->pages) {
+		for (size_t i = 0; i < t->npages; i++)
+			free(t->pages[i].data);
+		free(t->pages);
+	}
+	if (t->mem_fd >= 0)
+		close(t->mem_fd);
+}
+
+static bool is_stopped(const struct pcs_target *t, int tid)
+{
+	for (size_t i = 0; i < t->nstopped; i++)
+		if (t->stopped[i].tid == tid)
+			return true;
+	return false;
+}
+
+static struct pcs_error *permission_error(int pid, int errnum)
+{
+	char buf[64] = "";
+	FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "r");
+	if (f) {
+		if (!fgets(buf, sizeof(buf), f))
+			buf[0] = '\0';
+		fclose(f);
+	}
+	char status[256];
+	snprintf(status, sizeof(status), "/proc/%d/status", pid);
+	int tracer = 0;
+	f = fopen(status, "r");
+	if (f) {
+		char line[256];
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "TracerPid: %d", &tracer) == 1)
+				break;
+		fclose(f);
+	}
+	if (tracer)
+		return pcs_error_os(errnum, "ptrace (already traced by pid %d)", tracer);
+	if (buf[0] && buf[0] != '0')
+		return pcs_error_os(errnum,
+				    "ptrace (see /proc/sys/kernel/yama/ptrace_scope = %c; "
+				    "run as root or with CAP_SYS_PTRACE)", buf[0]);
+	return pcs_error_os(errnum, "ptrace (needs the same user or CAP_SYS_PTRACE)");
+}
+
+// Seize and interrupt one thread and wait for it to stop; *stopped says
+// whether it did (false: it exited meanwhile).
+static struct pcs_error *stop_thread(struct pcs_target *t, int tid, bool *stopped)
+{
+	*stopped = false;
+	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0) {
+		if (errno == ESRCH)
+			return NULL;
+		return permission_error(t->pid, errno);
+	}
+	if (!PCS_VEC_RESERVE(t->stopped, t->nstopped, t->cap_stopped, 1)) {
+		ptrace(PTRACE_DETACH, tid, NULL, NULL);
+		return &pcs_enomem;
+	}
+	t->stopped[t->nstopped++] = (struct pcs_stopped_thread){ tid, 0 };
+	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0)
+		return NULL;	// exited meanwhile
+	for (;;) {
+		int status;
+		pid_t r = waitpid(tid, &status, __WALL);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return NULL;
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			return NULL;
+		if (WIFSTOPPED(status)) {
+			int sig = WSTOPSIG(status);
+			// A signal-delivery-stop came first: the thread is
+			// stopped, and the signal must be delivered on detach.
+			if ((status >> 16) == 0 && sig != SIGTRAP)
+				t->stopped[t->nstopped - 1].sig = sig;
+			*stopped = true;
+			return NULL;
+		}
+	}
+}
+
+static struct pcs_error *add_thread(struct pcs_target *t, int tid)
+{
+	struct user_regs_struct regs;
+	memset(&regs, 0, sizeof(regs));
+	if (ptrace(PTRACE_GETREGS, tid, NULL, &regs) < 0)
+		return NULL;	// gone
+	if (!PCS_VEC_RESERVE(t->threads, t->nthreads, t->cap_threads, 1))
+		return &pcs_enomem;
+	t->threads[t->nthreads++] = (struct pcs_target_thread){
+		.tid = tid, .fs_base = regs.fs_base, .pc = regs.rip, .sp = regs.rsp,
+	};
+	return NULL;
+}
+
+static struct pcs_error *stop_all(struct pcs_target *t)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", t->pid);
+	for (int round = 0; round < MAX_STOP_ROUNDS; round++) {
+		DIR *dir = opendir(path);
+		if (!dir) {
+			if (errno == ENOENT)
+				return pcs_error_create(PCS_ERROR_OS, "no such process");
+			return pcs_error_os(errno, "cannot list threads");
+		}
+		bool added = false;
+		struct dirent *de;
+		struct pcs_error *err = NULL;
+		while (!err && (de = readdir(dir))) {
+			char *end;
+			long tid = strtol(de->d_name, &end, 10);
+			if (*end || tid <= 0 || is_stopped(t, (int)tid))
+				continue;
+			bool stopped;
+			err = stop_thread(t, (int)tid, &stopped);
+			if (!err && stopped) {
+				added = true;
+				err = add_thread(t, (int)tid);
+			}
+		}
+		closedir(dir);
+		if (err)
+			return err;
+		if (!added)
+			return t->nthreads ? NULL
+				: pcs_error_create(PCS_ERROR_OS, "no such process");
+	}
+	return pcs_error_create(PCS_ERROR_LIMIT,
+				"threads keep appearing; cannot stop the process");
+}
+
+static struct pcs_error *read_maps(struct pcs_target *t)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/maps", t->pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return pcs_error_os(errno, "cannot open %s", path);
+	char *line = NULL;
+	size_t cap = 0;
+	struct pcs_error *err = NULL;
+	while (!err && getline(&line, &cap, f) > 0) {
+		unsigned long long start, end, off;
+		int name_at = 0;
+		if (sscanf(line, "%llx-%llx %*s %llx %*s %*s %n", &start, &end,
+			   &off, &name_at) < 3 || !name_at)
+			continue;
+		char *name = line + name_at;
+		name[strcspn(name, "\n")] = '\0';
+		if (name[0] == '/')
+			err = pcs_target_add_mapping(t, start, end, off, name);
+	}
+	free(line);
+	fclose(f);
+	return err;
+}
+
+static struct pcs_error *attach(struct pcs_target *t)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d", t->pid);
+	if (access(path, F_OK) != 0)
+		return pcs_error_create(PCS_ERROR_OS, "no such process");
+	char exe[PATH_MAX];
+	snprintf(path, sizeof(path), "/proc/%d/exe", t->pid);
+	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+	if (n < 0) {
+		if (errno == EACCES || errno == EPERM)
+			return permission_error(t->pid, errno);
+		return pcs_error_os(errno, "cannot read %s", path);
+	}
+	exe[n] = '\0';
+	t->exe_path = strdup(exe);
+	if (!t->exe_path)
+		return &pcs_enomem;
+	struct pcs_error *err = stop_all(t);
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "/proc/%d/mem", t->pid);
+	t->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+	return read_maps(t);
+}
+
+struct pcs_error *pcs_target_attach(int pid, struct pcs_target **ret)
+{
+	struct pcs_target *t = calloc(1, sizeof(*t));
+	if (!t)
+		return &pcs_enomem;
+	t->kind = PCS_TARGET_PROCESS;
+	t->pid = pid;
+	t->core_fd = -1;
+	t->mem_fd = -1;
+	long ps = sysconf(_SC_PAGESIZE);
+	t->page_size = ps > 0 ? (size_t)ps : 4096;
+	t->npages = PAGE_CACHE_SLOTS;
+	t->pages = calloc(t->npages, sizeof(*t->pages));
+	if (!t->pages || asprintf(&t->name, "pid %d", pid) < 0) {
+		t->name = NULL;
+		pcs_target_destroy(t);
+		return &pcs_enomem;
+	}
+	for (size_t i = 0; i < t->npages; i++)
+		t->pages[i].addr = UINT64_MAX;
+	struct pcs_error *err = attach(t);
+	if (err) {
+		err = pcs_error_prefix(err, "pid %d", pid);
+		pcs_target_destroy(t);
+		return err;
+	}
+	*ret = t;
+	return NULL;
+}

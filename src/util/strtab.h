@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 pycore-stacks contributors
+
+/**
+ * @file
+ * Interned strings. A snapshot holds thousands of frames that share a few
+ * hundred file and function names; each distinct string is stored once and
+ * every user holds a borrowed `const char *` valid until pcs_strtab_deinit().
+ */
+#ifndef PCS_UTIL_STRTAB_H
+#define PCS_UTIL_STRTAB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct pcs_strtab {
+	const char **slots;	/**< open addressing, NULL = empty */
+	size_t nslots;
+	size_t count;
+};
+
+void pcs_strtab_init(struct pcs_strtab *tab);
+void pcs_strtab_deinit(struct pcs_strtab *tab);
+
+/**
+ * Return the interned copy of @p s (@p len bytes, need not be
+ * NUL-terminated), adding it if new. NULL when memory runs out.
+ * @return borrowed; valid until pcs_strtab_deinit().
+ */
+const char *pcs_strtab_intern(struct pcs_strtab *tab, const char *s, size_t len);
+
+/** Same for a NUL-terminated string. */
+const char *pcs_strtab_interns(struct pcs_strtab *tab, const char *s);
+
+/** FNV-1a, shared by the hash tables of the project. */
+uint64_t pcs_hash_bytes(const void *data, size_t len);
+
+#endif

@@ -1,0 +1,254 @@
+#!/usr/bin/env python3
+"""Bad input: the tool must fail cleanly, never crash.
+
+For each bad target the tool (run with --format json) must exit with status
+1 and print exactly one non-empty line on stderr and nothing on stdout; for
+usage errors it must exit with status 2, print something on stderr and
+nothing on stdout.  A signal, a timeout or any other status fails the case.
+
+  usage errors        no arguments, an unknown option, --pid abc,
+                      --format bogus, too many operands, --pid with a core
+  not a core          a missing path, an empty file, a directory, a text
+                      file, an ELF executable
+  truncated cores     a Python core cut to 100 bytes, 4096 bytes, half its
+                      size (half may instead give a partial dump: status 3
+                      with valid JSON and warnings, or status 0 with output
+                      matching the truth exactly)
+  not Python          a core of `sleep`, --pid of `sleep` (which must be
+                      left running, not stopped), --pid of no process
+  wrong executable    a Python core with /bin/sleep, another Python's
+                      binary, or a missing path as EXECUTABLE
+
+usage: tests/corpus/bad_input.py [--tool PATH] [--python PATH]... [-k S] [-v]
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True      # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import run  # noqa: E402
+
+NAME = 'bad-input'
+
+
+class Checker(object):
+    def __init__(self, options, reporter):
+        self.options = options
+        self.reporter = reporter
+
+    def selected(self, case):
+        return not self.options.k or any(k in '%s %s' % (NAME, case)
+                                         for k in self.options.k)
+
+    def tool(self, args, fmt=True):
+        argv = [self.options.tool] + (['--format', 'json'] if fmt else []) + args
+        return run.run_command(argv, run.TOOL_TIMEOUT)
+
+    def report(self, case, problems, result):
+        name = '%s %s' % (NAME, case)
+        head = '$ %s: %s' % (run.quote(result.argv), result.describe())
+        stderr = result.stderr_text().strip()
+        if problems:
+            detail = '\n'.join([head] + problems)
+            if stderr:
+                detail += '\n    stderr:\n' + run.indent(stderr, '        ')
+            self.reporter.report(run.Result(name, 'FAIL', detail))
+        else:
+            detail = head + ('\n    ' + stderr if stderr else '')
+            self.reporter.report(run.Result(name, 'ok', detail))
+
+    def crash(self, result):
+        if result.timed_out:
+            return ['timed out after %ds' % run.TOOL_TIMEOUT]
+        if result.returncode < 0:
+            return ['killed by signal %d' % -result.returncode]
+        if result.returncode >= 128:
+            return ['exit status %d (a crash?)' % result.returncode]
+        return []
+
+    def expect(self, case, args, status=1, fmt=True, after=None):
+        """Run the tool on args; it must fail with status and one line."""
+        if not self.selected(case):
+            return
+        result = self.tool(args, fmt)
+        problems = self.crash(result) or self.clean_failure(result, status)
+        if after is not None:
+            problems += after()
+        self.report(case, problems, result)
+
+    def clean_failure(self, result, status):
+        problems = []
+        if result.returncode != status:
+            problems.append('exit status %d, want %d' % (result.returncode, status))
+        if result.stdout.strip():
+            problems.append('stdout not empty: %r' % result.stdout[:200])
+        lines = result.stderr_text().splitlines()
+        if status == 2:
+            if not lines or not lines[0].strip():
+                problems.append('usage error with no message on stderr')
+        elif len(lines) != 1 or not lines[0].strip():
+            problems.append('stderr has %d lines, want exactly one non-empty line'
+                            % len(lines))
+        return problems
+
+    def expect_partial(self, case, args, truth):
+        """A badly truncated core: a clean failure, or an honest partial dump."""
+        if not self.selected(case):
+            return
+        result = self.tool(args)
+        problems = self.crash(result)
+        if not problems and result.returncode in (0, 3):
+            try:
+                doc = json.loads(result.stdout.decode('utf-8'))
+            except ValueError as e:
+                problems.append('exit status %d, stdout not JSON: %s'
+                                % (result.returncode, e))
+            else:
+                if doc.get('format') != run.FORMAT:
+                    problems.append('format %r' % doc.get('format'))
+                if result.returncode == 3 and not doc.get('warnings'):
+                    problems.append('exit status 3 without warnings')
+                if result.returncode == 0:
+                    problems += ['exit status 0 but: ' + e
+                                 for e in run.compare(truth, doc, 'core')]
+        elif not problems:
+            problems = self.clean_failure(result, 1)
+        self.report(case, problems, result)
+
+
+def nonexistent_pid():
+    with open('/proc/sys/kernel/pid_max') as f:
+        pid = int(f.read()) - 1
+    while os.path.exists('/proc/%d' % pid):
+        pid -= 1
+    return pid
+
+
+def not_stopped(pid):
+    def check():
+        try:
+            with open('/proc/%d/stat' % pid) as f:
+                state = f.read().rsplit(')', 1)[1].split()[0]
+        except OSError:
+            return ['pid %d gone after the tool ran' % pid]
+        deadline = time.time() + 2
+        while state in ('T', 't') and time.time() < deadline:
+            time.sleep(0.05)
+            with open('/proc/%d/stat' % pid) as f:
+                state = f.read().rsplit(')', 1)[1].split()[0]
+        return ['pid %d left stopped (state %s)' % (pid, state)] if state in 'Tt' else []
+    return check
+
+
+def truncated(core, size, workdir):
+    path = os.path.join(workdir, 'core.trunc%d' % size)
+    with open(core, 'rb') as src, open(path, 'wb') as dst:
+        remaining = size
+        while remaining:
+            chunk = src.read(min(remaining, 1 << 20))
+            if not chunk:
+                break
+            dst.write(chunk)
+            remaining -= len(chunk)
+    return path
+
+
+def run_cases(checker, pythons, workdir, gcore):
+    c = checker
+    # Usage errors.
+    c.expect('usage no-arguments', [], status=2, fmt=False)
+    c.expect('usage unknown-option', ['--no-such-option'], status=2)
+    c.expect('usage pid-not-a-number', ['--pid', 'abc'], status=2)
+    c.expect('usage bad-format', ['--format', 'bogus', '--pid', str(os.getpid())],
+             status=2, fmt=False)
+    c.expect('usage too-many-operands', ['a', 'b', 'c'], status=2)
+    c.expect('usage pid-and-core', ['--pid', str(os.getpid()), '/dev/null'], status=2)
+
+    # Files that are not cores.
+    empty = os.path.join(workdir, 'empty.core')
+    open(empty, 'w').close()
+    text = os.path.join(workdir, 'text.core')
+    with open(text, 'w') as f:
+        f.write('this is not an ELF file\n' * 100)
+    c.expect('core missing', [os.path.join(workdir, 'no-such.core')])
+    c.expect('core empty-file', [empty])
+    c.expect('core directory', [workdir])
+    c.expect('core text-file', [text])
+    c.expect('core elf-executable', [shutil.which('sleep')])
+
+    # Processes that are not Python.
+    c.expect('pid nonexistent', ['--pid', str(nonexistent_pid())])
+    sleeper = subprocess.Popen(['sleep', '1000'], start_new_session=True)
+    try:
+        c.expect('pid sleep', ['--pid', str(sleeper.pid)], after=not_stopped(sleeper.pid))
+        if gcore is None:
+            c.reporter.report(run.Result('%s core sleep' % NAME, 'skip',
+                                         'gcore not found'))
+        elif c.selected('core sleep'):
+            core = run.gcore(sleeper.pid, workdir)
+            c.expect('core sleep', [core])
+            os.unlink(core)
+    finally:
+        run.kill_group(sleeper)
+        sleeper.wait()
+
+    # Python cores: truncated, or with the wrong executable.
+    if gcore is None or not pythons:
+        why = 'gcore not found' if gcore is None else 'no python'
+        c.reporter.report(run.Result('%s python-core cases' % NAME, 'skip', why))
+        return
+    python = pythons[-1]
+    other = next((p for p in pythons if p.version != python.version), None)
+    with run.Target(python, 'main_only', workdir) as target:
+        core = run.gcore(target.pid, workdir)
+        size = os.path.getsize(core)
+        for cut in (100, 4096):
+            c.expect('core truncated-%d' % cut, [truncated(core, cut, workdir)])
+        c.expect_partial('core truncated-half', [truncated(core, size // 2, workdir)],
+                         target.truth)
+        c.expect('exe wrong-sleep', [core, shutil.which('sleep')])
+        c.expect('exe missing', [core, os.path.join(workdir, 'no-such-python')])
+        if other is None:
+            c.reporter.report(run.Result('%s exe other-python' % NAME, 'skip',
+                                         'only one python version given'))
+        else:
+            c.expect('exe other-python', [core, os.path.realpath(other.path)])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description='Bad input must fail cleanly.')
+    parser.add_argument('--tool', default=run.default_tool())
+    parser.add_argument('--python', action='append', default=[],
+                        help='interpreters for the Python cores (the newest '
+                             'is dumped, another is the wrong executable)')
+    parser.add_argument('-k', action='append', default=[])
+    parser.add_argument('-v', '--verbose', action='store_true')
+    options = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    options.tool = os.path.abspath(options.tool)
+    if not os.access(options.tool, os.X_OK):
+        print('skip: tool not found: %s (build it, or give --tool or $PCS)'
+              % options.tool, file=sys.stderr)
+        return run.SKIP
+
+    pythons = run.resolve_pythons(options.python or run.default_pythons())
+    reporter = run.Reporter(options.verbose)
+    workdir = tempfile.mkdtemp(prefix='pcs-bad-input-')
+    try:
+        run_cases(Checker(options, reporter), pythons, workdir, shutil.which('gcore'))
+    except run.CaseError as e:
+        reporter.report(run.Result('%s setup' % NAME, 'FAIL', str(e)))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(reporter.summary())
+    return 1 if reporter.counts['FAIL'] else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

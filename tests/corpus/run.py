@@ -1,0 +1,771 @@
+#!/usr/bin/env python3
+"""Corpus tests: every scenario under every Python, dumped from outside.
+
+For each python x scenario the scenario program (corpus/scenarios/NAME.py)
+is started; it records its own stacks (corpus/truth.py) and parks.  Once the
+truth file exists and /proc/PID/task has exactly the recorded threads, the
+process is dumped
+
+  core      gcore -o DIR/core PID; TOOL --format json DIR/core.PID
+  core+exe  the same core with the executable given explicitly
+            (one scenario per python)
+  live      TOOL --format json --pid PID
+
+and the tool's JSON must match the truth exactly: the same thread idents,
+and per thread the same name, kernel tid (where the truth knows it) and
+Python frames (function, file, line).  One line per case, then a summary.
+
+usage: tests/corpus/run.py [--tool PATH] [--python PATH]... [--scenario NAME]...
+                           [--mode live|core|both] [-k SUBSTRING] [-j N] [-v]
+                           [--truth-only] [--bad-input]
+
+Exit status: 0 all passed, 1 something failed, 77 nothing could run (no tool,
+no interpreters), with the reason on stderr.
+"""
+
+import argparse
+import concurrent.futures
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+CORPUS = os.path.join(REPO, 'corpus')
+SCENARIO_DIR = os.path.join(CORPUS, 'scenarios')
+TRUTH_PY = os.path.join(CORPUS, 'truth.py')
+
+TOOL_TIMEOUT = 60
+GCORE_TIMEOUT = 120
+TRUTH_TIMEOUT = 60
+TASKS_TIMEOUT = 15
+FORMAT = 'pycore-stacks/1'
+SKIP = 77
+
+
+# --- small helpers ----------------------------------------------------------
+
+class CaseError(Exception):
+    """A case failed; the message (possibly several lines) says why."""
+
+
+class Skip(Exception):
+    """A case cannot run here; the message says why."""
+
+
+class Completed(object):
+    def __init__(self, argv, returncode, stdout, stderr, timed_out, seconds):
+        self.argv = argv
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+        self.timed_out = timed_out
+        self.seconds = seconds
+
+    def describe(self):
+        if self.timed_out:
+            return 'timed out after %ds' % self.seconds
+        if self.returncode < 0:
+            return 'killed by signal %d' % -self.returncode
+        return 'exit status %d' % self.returncode
+
+    def stderr_text(self):
+        return self.stderr.decode('utf-8', 'replace')
+
+
+def run_command(argv, timeout, env=None):
+    """Run argv in its own process group; kill the group on timeout."""
+    start = time.time()
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True, env=env)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        kill_group(proc)
+        out, err = proc.communicate()
+        timed_out = True
+    return Completed(argv, proc.returncode, out, err, timed_out,
+                     time.time() - start)
+
+
+def kill_group(proc):
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def quote(argv):
+    return ' '.join(a if re.match(r'^[\w@%+=:,./-]+$', a) else repr(a)
+                    for a in argv)
+
+
+def indent(text, prefix='    '):
+    return '\n'.join(prefix + line for line in text.splitlines())
+
+
+def python_env():
+    """The environment for scenario programs: no PYTHON* variables."""
+    return dict((k, v) for k, v in os.environ.items()
+                if not k.startswith('PYTHON'))
+
+
+# --- interpreters and scenarios ---------------------------------------------
+
+class Python(object):
+    def __init__(self, path, version):
+        self.path = path
+        self.version = version                      # e.g. "3.12.1"
+        self.label = '.'.join(version.split('.')[:2])
+
+    def __repr__(self):
+        return '<Python %s %s>' % (self.label, self.path)
+
+
+def pyenv_root():
+    try:
+        out = subprocess.run(['pyenv', 'root'], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return os.environ.get('PYENV_ROOT')
+    root = out.stdout.decode().strip()
+    return root if out.returncode == 0 and root else None
+
+
+def default_pythons():
+    """Every pyenv python3.N (3.6-3.13 on the reference machines)."""
+    root = pyenv_root()
+    if not root:
+        return []
+    found = []
+    for path in glob.glob(os.path.join(root, 'versions', '3.*', 'bin', 'python3.?*')):
+        if re.search(r'/python3\.\d+$', path) and os.access(path, os.X_OK):
+            found.append(path)
+    return found
+
+
+def probe_python(path):
+    try:
+        out = subprocess.run([path, '-E', '-s', '-c',
+                              'import platform; print(platform.python_version())'],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             timeout=30, env=python_env())
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise Skip('%s: %s' % (path, e))
+    if out.returncode != 0:
+        raise Skip('%s: exit status %d' % (path, out.returncode))
+    return Python(path, out.stdout.decode().strip())
+
+
+def version_key(python):
+    return tuple(int(x) if x.isdigit() else 0
+                 for x in re.split(r'[.+a-z]+', python.version) if x)
+
+
+def all_scenarios():
+    names = []
+    for path in sorted(glob.glob(os.path.join(SCENARIO_DIR, '*.py'))):
+        name = os.path.basename(path)[:-3]
+        if not name.startswith('_'):
+            names.append(name)
+    return names
+
+
+def scenario_path(name):
+    if name == 'demo':
+        return os.path.join(CORPUS, 'demo.py')
+    return os.path.join(SCENARIO_DIR, name + '.py')
+
+
+def park_line():
+    """(file, line) where truth.py parks every scenario's main thread."""
+    with open(TRUTH_PY) as f:
+        for number, line in enumerate(f, 1):
+            if line.strip().startswith('time.sleep(3600)  # the main thread'):
+                return TRUTH_PY, number
+    raise RuntimeError('%s: no parking line' % TRUTH_PY)
+
+
+# --- a running scenario -----------------------------------------------------
+
+class Target(object):
+    """A scenario process, started, settled, and killed on exit."""
+
+    def __init__(self, python, scenario, workdir, verbose=False):
+        self.python = python
+        self.scenario = scenario
+        self.script = scenario_path(scenario)
+        self.workdir = workdir
+        self.truth_path = os.path.join(workdir, 'truth.json')
+        self.log_path = os.path.join(workdir, 'scenario.log')
+        self.proc = None
+        self.truth = None
+        self.verbose = verbose
+
+    def __enter__(self):
+        argv = [self.python.path, '-E', '-B', '-s', self.script, self.truth_path]
+        with open(self.log_path, 'wb') as log:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                         stdout=log, stderr=log,
+                                         cwd=self.workdir, env=python_env(),
+                                         start_new_session=True)
+        try:
+            self._wait_truth()
+            self._wait_tasks()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc is not None:
+            kill_group(self.proc)
+            self.proc.wait()
+        return False
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def log(self):
+        try:
+            with open(self.log_path, 'rb') as f:
+                return f.read().decode('utf-8', 'replace').strip()
+        except OSError:
+            return ''
+
+    def _died(self, what):
+        message = '%s: scenario %s (exit status %s)' % (
+            self.scenario, what, self.proc.returncode)
+        log = self.log()
+        if log:
+            message += '\n' + indent(log)
+        return CaseError(message)
+
+    def _wait_truth(self):
+        deadline = time.time() + TRUTH_TIMEOUT
+        while not os.path.exists(self.truth_path):
+            if self.proc.poll() is not None:
+                raise self._died('exited before recording its truth')
+            if time.time() > deadline:
+                raise self._died('recorded no truth in %ds' % TRUTH_TIMEOUT)
+            time.sleep(0.05)
+        with open(self.truth_path, encoding='utf-8') as f:
+            self.truth = json.load(f)
+
+    def tasks(self):
+        try:
+            return sorted(int(t) for t in os.listdir('/proc/%d/task' % self.pid))
+        except OSError:
+            return None
+
+    def _wait_tasks(self):
+        want = len(self.truth['threads'])
+        deadline = time.time() + TASKS_TIMEOUT
+        while True:
+            tasks = self.tasks()
+            if tasks is None or self.proc.poll() is not None:
+                raise self._died('exited after recording its truth')
+            if len(tasks) == want:
+                return
+            if time.time() > deadline:
+                raise CaseError('%s: /proc/%d/task has %d threads, truth has %d'
+                                % (self.scenario, self.pid, len(tasks), want))
+            time.sleep(0.02)
+
+    def check_unharmed(self, tasks_before):
+        """After a live dump: alive, same threads, none left stopped."""
+        if self.proc.poll() is not None:
+            raise self._died('died during the live dump')
+        deadline = time.time() + 2
+        while True:
+            stopped = []
+            for tid in self.tasks() or []:
+                try:
+                    with open('/proc/%d/task/%d/stat' % (self.pid, tid)) as f:
+                        state = f.read().rsplit(')', 1)[1].split()[0]
+                except (OSError, IndexError):
+                    continue
+                if state in ('T', 't'):
+                    stopped.append(tid)
+            if not stopped:
+                break
+            if time.time() > deadline:
+                raise CaseError('target left stopped after the live dump: tids %s'
+                                % ' '.join(map(str, stopped)))
+            time.sleep(0.05)
+        if self.tasks() != tasks_before:
+            raise CaseError('target threads changed during the live dump: %s -> %s'
+                            % (tasks_before, self.tasks()))
+
+
+# --- checking the truth itself ----------------------------------------------
+
+def by_name(truth):
+    return dict((t['name'], t) for t in truth['threads'])
+
+
+def expect_deep_recursion(truth):
+    errors = []
+    threads = by_name(truth)
+    for depth in (1, 10, 100, 900):
+        t = threads.get('depth-%d' % depth)
+        got = t and sum(1 for f in t['frames'] if f['function'] == 'descend')
+        if got != depth:
+            errors.append('thread depth-%d has %s descend frames' % (depth, got))
+    main = threads.get('MainThread')
+    got = main and sum(1 for f in main['frames'] if f['function'] == 'main_descend')
+    if got != 200:
+        errors.append('MainThread has %s main_descend frames, want 200' % got)
+    return errors
+
+
+def expect_unicode_names(truth):
+    want = {u'caf\u00e9-thread', u'w\u00f6rker-\u03c0', u'\u7ebf\u7a0b-\u03bb',
+            u'\U0001f40d-snake \U0001f680', u''}
+    missing = want - set(by_name(truth))
+    return ['no thread named %r' % n for n in sorted(missing)]
+
+
+def expect_unnamed_threads(truth):
+    unnamed = [t for t in truth['threads'] if t['name'] is None]
+    errors = []
+    if sorted(len(t['frames']) for t in unnamed) != [0, 1]:
+        errors.append('want two unnamed threads with 0 and 1 frames, got %s'
+                      % [len(t['frames']) for t in unnamed])
+    if not any((t['name'] or '').startswith('Dummy-') for t in truth['threads']):
+        errors.append('no Dummy-N thread')
+    return errors
+
+
+def expect_generators_methods(truth):
+    want = {'generator-chain': ['outer_gen', 'middle_gen', 'inner_gen'],
+            'method-chain': ['through_classmethod', 'through_staticmethod',
+                             'nested', '<lambda>']}
+    errors = []
+    threads = by_name(truth)
+    for name, functions in want.items():
+        got = [f['function'] for f in threads.get(name, {}).get('frames', [])]
+        if not all(fn in got for fn in functions):
+            errors.append('thread %s: frames %s lack %s' % (name, got, functions))
+    return errors
+
+
+EXPECT = {
+    'deep_recursion': expect_deep_recursion,
+    'unicode_names': expect_unicode_names,
+    'unnamed_threads': expect_unnamed_threads,
+    'generators_methods': expect_generators_methods,
+}
+
+
+def check_truth(target):
+    """Sanity of what the scenario recorded; a failure is a corpus bug."""
+    truth = target.truth
+    errors = []
+    if truth.get('pid') != target.pid:
+        errors.append('truth pid %s, process %d' % (truth.get('pid'), target.pid))
+    if truth.get('python_version') != target.python.version:
+        errors.append('truth python %s, interpreter %s'
+                      % (truth.get('python_version'), target.python.version))
+    idents = [t['ident'] for t in truth['threads']]
+    if len(set(idents)) != len(idents):
+        errors.append('duplicate idents')
+    tids = [t['native_id'] for t in truth['threads'] if t['native_id'] is not None]
+    if len(set(tids)) != len(tids):
+        errors.append('duplicate native ids')
+    if not set(tids) <= set(target.tasks() or []):
+        errors.append('native ids %s not all in /proc/PID/task' % tids)
+    mains = [t for t in truth['threads'] if t['name'] == 'MainThread']
+    if len(mains) != 1:
+        errors.append('%d MainThreads' % len(mains))
+    else:
+        main = mains[0]
+        if main['native_id'] != target.pid:
+            errors.append('MainThread native id %s, pid %d'
+                          % (main['native_id'], target.pid))
+        if target.scenario != 'demo':
+            inner = main['frames'][-1] if main['frames'] else {}
+            where = (inner.get('function'), inner.get('file'), inner.get('line'))
+            want = ('_park_main',) + park_line()
+            if where != want:
+                errors.append('MainThread innermost frame %s, want %s' % (where, want))
+    check = EXPECT.get(target.scenario)
+    if check:
+        errors.extend(check(truth))
+    if errors:
+        raise CaseError('%s: bad truth (corpus bug):\n%s'
+                        % (target.scenario, indent('\n'.join(errors))))
+
+
+# --- comparing the tool's output with the truth -----------------------------
+
+def fmt_frame(frame):
+    return '%s %s:%s' % frame
+
+
+def python_frames(frames):
+    return [(f.get('function'), f.get('file'), f.get('line'))
+            for f in frames if f.get('kind') == 'python']
+
+
+def frames_diff(want, got):
+    """Readable diff of two frame lists, around the first difference."""
+    first = next((i for i, (w, g) in enumerate(zip(want, got)) if w != g),
+                 min(len(want), len(got)))
+    lines = ['frames differ at index %d (expected %d frames, got %d):'
+             % (first, len(want), len(got))]
+    longest = max(len(want), len(got))
+    if longest <= 16:
+        lo, hi = 0, longest
+    else:
+        lo, hi = max(0, first - 3), min(longest, first + 6)
+    if lo > 0:
+        lines.append('      ... %d equal frames' % lo)
+    for i in range(lo, hi):
+        w = want[i] if i < len(want) else None
+        g = got[i] if i < len(got) else None
+        if w == g:
+            lines.append('      [%3d] %s' % (i, fmt_frame(w)))
+            continue
+        lines.append('    - [%3d] %s' % (i, fmt_frame(w) if w else '(none)'))
+        lines.append('    + [%3d] %s' % (i, fmt_frame(g) if g else '(none)'))
+    if hi < longest:
+        lines.append('      ... %d more' % (longest - hi))
+    return lines
+
+
+def thread_label(thread):
+    return '%r (ident %s)' % (thread.get('name'), thread.get('ident'))
+
+
+def compare(truth, doc, kind):
+    """Differences between the truth and the tool's JSON document."""
+    errors = []
+    if not isinstance(doc, dict):
+        return ['output is not a JSON object']
+    if doc.get('format') != FORMAT:
+        errors.append('format %r, want %r' % (doc.get('format'), FORMAT))
+    target = doc.get('target') or {}
+    if target.get('kind') != kind:
+        errors.append('target.kind %r, want %r' % (target.get('kind'), kind))
+    if target.get('pid') != truth['pid']:
+        errors.append('target.pid %r, want %r' % (target.get('pid'), truth['pid']))
+    version = (target.get('python') or {}).get('version')
+    if version != truth['python_version']:
+        errors.append('target.python.version %r, want %r'
+                      % (version, truth['python_version']))
+    threads = doc.get('threads')
+    if not isinstance(threads, list):
+        return errors + ['threads is %r, not a list' % type(threads).__name__]
+
+    got = {}
+    for t in threads:
+        if t.get('ident') in got:
+            errors.append('thread ident %s listed twice' % t.get('ident'))
+        got[t.get('ident')] = t
+    want = dict((t['ident'], t) for t in truth['threads'])
+    for ident in sorted(set(want) - set(got), key=str):
+        errors.append('missing thread %s' % thread_label(want[ident]))
+    for ident in sorted(set(got) - set(want), key=str):
+        errors.append('unexpected thread %s' % thread_label(got[ident]))
+
+    gil = [t for t in threads if t.get('holds_gil') is True]
+    bad_gil = [t for t in threads if t.get('holds_gil') not in (True, False, None)]
+    if len(gil) > 1:
+        errors.append('%d threads hold the GIL: %s'
+                      % (len(gil), ', '.join(thread_label(t) for t in gil)))
+    for t in bad_gil:
+        errors.append('thread %s: holds_gil is %r' % (thread_label(t), t.get('holds_gil')))
+
+    for ident in sorted(set(want) & set(got)):
+        w, g = want[ident], got[ident]
+        label = 'thread %s' % thread_label(w)
+        if g.get('name') != w['name']:
+            errors.append('%s: name %r, want %r' % (label, g.get('name'), w['name']))
+        if w['native_id'] is not None and g.get('tid') != w['native_id']:
+            errors.append('%s: tid %r, want %r' % (label, g.get('tid'), w['native_id']))
+        frames = g.get('frames')
+        if not isinstance(frames, list):
+            errors.append('%s: frames is %r' % (label, frames))
+            continue
+        wf = [(f['function'], f['file'], f['line']) for f in w['frames']]
+        gf = python_frames(frames)
+        if wf != gf:
+            diff = frames_diff(wf, gf)
+            errors.append('%s: %s\n%s' % (label, diff[0], '\n'.join(diff[1:])))
+    if errors and doc.get('warnings'):
+        errors.append('tool warnings:\n%s' % indent('\n'.join(
+            str(w) for w in doc['warnings'])))
+    return errors
+
+
+def run_and_compare(tool, args, truth, kind, verbose):
+    argv = [tool, '--format', 'json'] + args
+    result = run_command(argv, TOOL_TIMEOUT)
+    head = '$ %s: %s' % (quote(argv), result.describe())
+    if result.timed_out or result.returncode != 0:
+        message = head
+        if result.stderr:
+            message += '\n' + indent(result.stderr_text().strip())
+        raise CaseError(message)
+    try:
+        doc = json.loads(result.stdout.decode('utf-8'))
+    except ValueError as e:
+        raise CaseError('%s\n    output is not JSON (%s): %r'
+                        % (head, e, result.stdout[:200]))
+    errors = compare(truth, doc, kind)
+    if errors:
+        raise CaseError('%s\n%s' % (head, indent('\n'.join(errors))))
+    return '%s (%.1fs)' % (head, result.seconds) if verbose else None
+
+
+def gcore(pid, directory):
+    prefix = os.path.join(directory, 'core')
+    path = '%s.%d' % (prefix, pid)
+    result = run_command(['gcore', '-o', prefix, str(pid)], GCORE_TIMEOUT)
+    if result.timed_out or result.returncode != 0 or not os.path.exists(path):
+        raise CaseError('gcore %d: %s\n%s' % (pid, result.describe(), indent(
+            (result.stdout + result.stderr).decode('utf-8', 'replace').strip())))
+    return path
+
+
+# --- cases ------------------------------------------------------------------
+
+class Result(object):
+    def __init__(self, name, status, detail=None):
+        self.name = name
+        self.status = status          # 'ok' | 'FAIL' | 'skip'
+        self.detail = detail
+
+    def line(self):
+        text = '%s - %s' % (self.status, self.name)
+        if self.status == 'skip' and self.detail:
+            text += ' # %s' % self.detail.splitlines()[0]
+        return text
+
+
+class Unit(object):
+    """One python x scenario: one process, several cases."""
+
+    def __init__(self, python, scenario, modes):
+        self.python = python
+        self.scenario = scenario
+        self.modes = modes            # subset of truth, core, core+exe, live
+
+    def case_name(self, mode):
+        return '%s %s %s' % (self.python.label, self.scenario, mode)
+
+    def run(self, options):
+        results = []
+        workdir = tempfile.mkdtemp(prefix='pcs-corpus-')
+        try:
+            try:
+                with Target(self.python, self.scenario, workdir) as target:
+                    check_truth(target)
+                    for mode in self.modes:
+                        results.append(self.run_mode(mode, target, workdir, options))
+            except CaseError as e:
+                done = set(r.name for r in results)
+                for mode in self.modes:
+                    name = self.case_name(mode)
+                    if name not in done:
+                        results.append(Result(name, 'FAIL', str(e)))
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return results
+
+    def run_mode(self, mode, target, workdir, options):
+        name = self.case_name(mode)
+        try:
+            detail = None
+            if mode == 'truth':
+                detail = '%d threads, truth at %s' % (
+                    len(target.truth['threads']), target.truth_path)
+            elif mode in ('core', 'core+exe'):
+                if not options.gcore:
+                    raise Skip('gcore not found (apt-get install gdb)')
+                core = getattr(target, 'core', None)
+                if core is None:
+                    core = target.core = gcore(target.pid, workdir)
+                args = [core]
+                if mode == 'core+exe':
+                    args.append(os.path.realpath(target.truth['executable']))
+                detail = run_and_compare(options.tool, args, target.truth,
+                                         'core', options.verbose)
+            elif mode == 'live':
+                before = target.tasks()
+                try:
+                    detail = run_and_compare(options.tool, ['--pid', str(target.pid)],
+                                             target.truth, 'process', options.verbose)
+                finally:
+                    target.check_unharmed(before)
+            return Result(name, 'ok', detail)
+        except Skip as e:
+            return Result(name, 'skip', str(e))
+        except CaseError as e:
+            return Result(name, 'FAIL', str(e))
+
+
+def plan(pythons, scenarios, options):
+    """The units to run, after the -k filter."""
+    if options.truth_only:
+        modes = ['truth']
+    else:
+        modes = {'live': ['live'], 'core': ['core'],
+                 'both': ['core', 'live']}[options.mode]
+    units = []
+    for python in pythons:
+        for index, scenario in enumerate(scenarios):
+            unit_modes = list(modes)
+            if index == 0 and 'core' in modes:
+                unit_modes.insert(unit_modes.index('core') + 1, 'core+exe')
+            unit = Unit(python, scenario, unit_modes)
+            if options.k:
+                unit.modes = [m for m in unit.modes
+                              if any(k in unit.case_name(m) for k in options.k)]
+            if unit.modes:
+                units.append(unit)
+    return units
+
+
+class Reporter(object):
+    def __init__(self, verbose):
+        self.verbose = verbose
+        self.lock = threading.Lock()
+        self.counts = {'ok': 0, 'FAIL': 0, 'skip': 0}
+
+    def report(self, result):
+        with self.lock:
+            self.counts[result.status] += 1
+            print(result.line())
+            if result.detail and (result.status == 'FAIL' or
+                                  (self.verbose and result.status == 'ok')):
+                print(indent(result.detail))
+            sys.stdout.flush()
+
+    def summary(self):
+        text = '%d passed, %d failed' % (self.counts['ok'], self.counts['FAIL'])
+        if self.counts['skip']:
+            text += ', %d skipped' % self.counts['skip']
+        return text
+
+
+def default_tool():
+    return os.environ.get('PCS') or os.path.join(REPO, 'src', 'pycore-stacks')
+
+
+def resolve_pythons(paths):
+    pythons = []
+    for path in paths:
+        try:
+            pythons.append(probe_python(path))
+        except Skip as e:
+            print('skip: python %s' % e, file=sys.stderr)
+    pythons.sort(key=version_key)
+    # "3.12"; "3.11.2" and "3.11.7" when two share a minor version; the
+    # path when two share the version.
+    minors = [p.label for p in pythons]
+    versions = [p.version for p in pythons]
+    for p in pythons:
+        if versions.count(p.version) > 1:
+            p.label = p.path
+        elif minors.count(p.label) > 1:
+            p.label = p.version
+    return pythons
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        description='Dump every corpus scenario live and from a core and '
+                    'compare with the truth it recorded.')
+    parser.add_argument('--tool', default=default_tool(),
+                        help='pycore-stacks binary (default: $PCS or src/pycore-stacks)')
+    parser.add_argument('--python', action='append', default=[],
+                        help='interpreter to test (repeatable; default: every '
+                             '$(pyenv root)/versions/3.*/bin/python3.N)')
+    parser.add_argument('--scenario', action='append', default=[],
+                        help='scenario name (repeatable; "demo" is corpus/demo.py)')
+    parser.add_argument('--mode', choices=('live', 'core', 'both'), default='both')
+    parser.add_argument('-k', action='append', default=[],
+                        help='only cases whose name contains this (repeatable)')
+    parser.add_argument('-j', '--jobs', type=int, default=2,
+                        help='scenarios dumped in parallel (default 2)')
+    parser.add_argument('-v', '--verbose', action='store_true')
+    parser.add_argument('--truth-only', action='store_true',
+                        help='only run the scenarios and check their truth; '
+                             'no tool needed')
+    parser.add_argument('--bad-input', action='store_true',
+                        help='run tests/corpus/bad_input.py instead')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    options = parse_args(sys.argv[1:] if argv is None else argv)
+    if options.bad_input:
+        sys.dont_write_bytecode = True
+        import bad_input
+        forwarded = ['--tool', options.tool]
+        for python in options.python:
+            forwarded += ['--python', python]
+        for k in options.k:
+            forwarded += ['-k', k]
+        if options.verbose:
+            forwarded.append('-v')
+        return bad_input.main(forwarded)
+
+    if not options.truth_only:
+        options.tool = os.path.abspath(options.tool)
+        if not os.access(options.tool, os.X_OK):
+            print('skip: tool not found: %s (build it, or give --tool or $PCS)'
+                  % options.tool, file=sys.stderr)
+            return SKIP
+    options.gcore = shutil.which('gcore')
+
+    paths = options.python or default_pythons()
+    pythons = resolve_pythons(paths)
+    if not pythons:
+        print('skip: no interpreters (none given with --python, and no '
+              'pyenv python3.N found)', file=sys.stderr)
+        return SKIP
+
+    known = all_scenarios() + ['demo']
+    scenarios = options.scenario or all_scenarios()
+    for name in scenarios:
+        if name not in known:
+            print('unknown scenario %r; known: %s' % (name, ', '.join(known)),
+                  file=sys.stderr)
+            return 2
+
+    units = plan(pythons, scenarios, options)
+    reporter = Reporter(options.verbose)
+    pool = concurrent.futures.ThreadPoolExecutor(max(1, options.jobs))
+    futures = [pool.submit(unit.run, options) for unit in units]
+    try:
+        for future in concurrent.futures.as_completed(futures):
+            for result in future.result():
+                reporter.report(result)
+    except KeyboardInterrupt:
+        # Running units still kill their scenario on the way out.
+        for future in futures:
+            future.cancel()
+        pool.shutdown(wait=True)
+        print('interrupted; ' + reporter.summary())
+        return 130
+    pool.shutdown(wait=True)
+    print(reporter.summary())
+    return 1 if reporter.counts['FAIL'] else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
