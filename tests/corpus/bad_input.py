@@ -61,7 +61,7 @@ class Checker(object):
                 detail += '\n    stderr:\n' + run.indent(stderr, '        ')
             self.reporter.report(run.Result(name, 'FAIL', detail))
         else:
-            detail = head + ('\n    ' + stderr if stderr else '')
+            detail = head + ('\n' + run.indent(stderr) if stderr else '')
             self.reporter.report(run.Result(name, 'ok', detail))
 
     def crash(self, result):
