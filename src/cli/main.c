@@ -62,12 +62,12 @@ static const char help_text[] =
 	"Exit status: 0 every stack was read; 3 partial (gaps are named in the\n"
 	"warnings); 1 nothing could be read; 2 usage error.\n";
 
+// One line, like every other error: what is wrong, and where to look.
 static int usage_error(const char *fmt, const char *arg)
 {
 	fputs("pycore-stacks: ", stderr);
 	fprintf(stderr, fmt, arg);
-	fputc('\n', stderr);
-	fputs(usage_text, stderr);
+	fputs(" (see pycore-stacks --help)\n", stderr);
 	return EXIT_USAGE;
 }
 

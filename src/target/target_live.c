@@ -128,13 +128,25 @@ static struct pcs_error *permission_error(int pid, int errnum)
 				break;
 		fclose(f);
 	}
-	if (tracer)
-		return pcs_error_os(errnum, "ptrace (already traced by pid %d)", tracer);
-	if (buf[0] && buf[0] != '0')
-		return pcs_error_os(errnum,
-				    "ptrace (see /proc/sys/kernel/yama/ptrace_scope = %c; "
-				    "run as root or with CAP_SYS_PTRACE)", buf[0]);
-	return pcs_error_os(errnum, "ptrace (needs the same user or CAP_SYS_PTRACE)");
+	const char *hint;
+	char buf2[128];
+	if (tracer) {
+		snprintf(buf2, sizeof(buf2), "already traced by pid %d", tracer);
+		hint = buf2;
+	} else if (buf[0] && buf[0] != '0' && geteuid() != 0) {
+		hint = "see /proc/sys/kernel/yama/ptrace_scope; run as root or with "
+		       "CAP_SYS_PTRACE";
+	} else if (geteuid() == 0) {
+		hint = "refused by the kernel: the process may hold privileges this "
+		       "one lacks, or a security module forbids tracing it";
+	} else {
+		hint = "needs the same user, or CAP_SYS_PTRACE";
+	}
+	struct pcs_error *err = pcs_error_create(PCS_ERROR_OS, "ptrace: %s (%s)",
+						 strerror(errnum), hint);
+	if (err != &pcs_enomem)
+		err->errnum = errnum;
+	return err;
 }
 
 // Seize and interrupt one thread and wait for it to stop; *stopped says

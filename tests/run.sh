@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Set everything up, then run every test: unit tests, the corpus (each
+# scenario under every pyenv CPython 3.6-3.13 and the system python3, live
+# and from gcore cores, matched exactly against the scenario's own record),
+# and the bad-input table. Ends with one line: "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+tools/setup.sh || exit 1
+
+passed=0
+failed=0
+skipped=0
+run() {
+	local name=$1
+	shift
+	echo "== $name"
+	local log
+	log=$(mktemp)
+	"$@" 2>&1 | tee "$log"
+	local status=${PIPESTATUS[0]}
+	local summary
+	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	rm -f "$log"
+	if [ -z "$summary" ]; then
+		echo "$name: no summary (exit $status)"
+		failed=$((failed + 1))
+		return
+	fi
+	local p f s
+	p=$(echo "$summary" | sed -E 's/^([0-9]+) passed.*/\1/')
+	f=$(echo "$summary" | sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/')
+	s=$(echo "$summary" | sed -nE 's/.*, ([0-9]+) skipped.*/\1/p')
+	passed=$((passed + p))
+	failed=$((failed + f))
+	skipped=$((skipped + ${s:-0}))
+	if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "$name: exit status $status"
+		failed=$((failed + 1))
+	fi
+}
+
+pythons=()
+if root=$(pyenv root 2>/dev/null); then
+	for v in "$root"/versions/3.*; do
+		m=$(basename "$v" | cut -d. -f1,2)
+		[ -x "$v/bin/python$m" ] && pythons+=(--python "$v/bin/python$m")
+	done
+fi
+[ -x /usr/bin/python3 ] && pythons+=(--python /usr/bin/python3)
+
+run unit tests/unit/unit-tests
+run corpus python3 tests/corpus/run.py --tool src/pycore-stacks "${pythons[@]}"
+run bad-input python3 tests/corpus/bad_input.py --tool src/pycore-stacks
+
+echo
+if [ "$skipped" -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ]
