@@ -49,6 +49,7 @@ if root=$(pyenv root 2>/dev/null); then
 fi
 [ -x /usr/bin/python3 ] && pythons+=(--python /usr/bin/python3)
 
+make -s tests/unit/unit-tests >/dev/null || exit 1
 run unit tests/unit/unit-tests
 run corpus python3 tests/corpus/run.py --tool src/pycore-stacks "${pythons[@]}"
 run bad-input python3 tests/corpus/bad_input.py --tool src/pycore-stacks
