@@ -8,27 +8,19 @@
 
 #include "interp/internal.h"
 
-// Brent's cycle detection: no memory, finds any loop in the chain within
-// a few times its length.
-struct cycle_guard {
-	pcs_addr_t saved;
-	uint64_t power, steps, total;
-};
-
-static struct pcs_error *guard_step(struct cycle_guard *g, pcs_addr_t addr)
+struct pcs_error *pcs_cycle_guard_step(struct pcs_cycle_guard *g, pcs_addr_t addr)
 {
 	if (addr == g->saved)
-		return pcs_error_create(PCS_ERROR_LIMIT,
-					"frame cycle detected at 0x%" PRIx64, addr);
+		return pcs_error_create(PCS_ERROR_LIMIT, "%s cycle detected at 0x%" PRIx64,
+					g->what, addr);
 	if (++g->steps == g->power) {
 		g->saved = addr;
 		g->power *= 2;
 		g->steps = 0;
 	}
-	if (++g->total > PCS_MAX_FRAMES)
-		return pcs_error_create(PCS_ERROR_LIMIT,
-					"more than %d frames; stack truncated",
-					PCS_MAX_FRAMES);
+	if (++g->total > g->max)
+		return pcs_error_create(PCS_ERROR_LIMIT, "more than %" PRIu64 " %ss; "
+					"truncated", g->max, g->what);
 	return NULL;
 }
 
@@ -49,12 +41,13 @@ static struct pcs_error *walk_frame_objects(struct pcs_python *py, pcs_addr_t f,
 					    pcs_python_frame_fn *fn, void *arg)
 {
 	const struct pcs_python_props *props = &py->layout->props;
-	struct cycle_guard guard = { .power = 1 };
+	struct pcs_cycle_guard guard;
+	pcs_cycle_guard_init(&guard, PCS_MAX_FRAMES, "frame");
 	struct pcs_error *err = NULL;
 	while (f && !err) {
 		uint64_t code, back;
 		int64_t lasti, lineno = 0;
-		if ((err = guard_step(&guard, f)) ||
+		if ((err = pcs_cycle_guard_step(&guard, f)) ||
 		    (err = pcs_read_field(py, f, PCS_F_frameobj_f_code, &code)) ||
 		    (err = pcs_read_field_signed(py, f, PCS_F_frameobj_f_lasti, &lasti)) ||
 		    (err = pcs_read_field(py, f, PCS_F_frameobj_f_back, &back)))
@@ -96,11 +89,12 @@ static struct pcs_error *walk_iframes(struct pcs_python *py, pcs_addr_t f,
 {
 	const struct pcs_layout *l = py->layout;
 	const struct pcs_python_props *props = &l->props;
-	struct cycle_guard guard = { .power = 1 };
+	struct pcs_cycle_guard guard;
+	pcs_cycle_guard_init(&guard, PCS_MAX_FRAMES, "frame");
 	struct pcs_error *err = NULL;
 	while (f && !err) {
 		uint64_t code, instr, prev, owner;
-		if ((err = guard_step(&guard, f)) ||
+		if ((err = pcs_cycle_guard_step(&guard, f)) ||
 		    (err = pcs_read_field(py, f, PCS_F_iframe_previous, &prev)) ||
 		    (err = pcs_read_field(py, f, PCS_F_iframe_owner, &owner)))
 			break;

@@ -36,6 +36,25 @@ struct pcs_python {
 	size_t ncodes_slots, ncodes;
 };
 
+/**
+ * Brent's cycle detection over a linked list: no memory, and any loop is
+ * found within a few times its length. Also bounds the walk to @p max.
+ */
+struct pcs_cycle_guard {
+	pcs_addr_t saved;
+	uint64_t power, steps, total, max;
+	const char *what;
+};
+
+static inline void pcs_cycle_guard_init(struct pcs_cycle_guard *g, uint64_t max,
+					const char *what)
+{
+	*g = (struct pcs_cycle_guard){ .power = 1, .max = max, .what = what };
+}
+
+/** Visit @p addr: PCS_ERROR_LIMIT on a loop or past the bound. */
+struct pcs_error *pcs_cycle_guard_step(struct pcs_cycle_guard *g, pcs_addr_t addr);
+
 /** Limits on what object decoders accept. */
 enum {
 	PCS_MAX_STR = 1 << 16,

@@ -63,8 +63,7 @@ void pcs_python_destroy(struct pcs_python *py)
 	free(py);
 }
 
-// Collect a linked list into an array: bounded, and a node seen twice ends
-// it with an error (lists here are short: a linear check is enough).
+// Collect a linked list into an array: bounded and cycle-safe.
 static struct pcs_error *collect_list(struct pcs_python *py, pcs_addr_t head,
 				      enum pcs_field next, size_t max,
 				      const char *what, pcs_addr_t **ret,
@@ -73,20 +72,15 @@ static struct pcs_error *collect_list(struct pcs_python *py, pcs_addr_t head,
 	pcs_addr_t *items = NULL;
 	size_t n = 0, cap = 0;
 	struct pcs_error *err = NULL;
+	struct pcs_cycle_guard guard;
+	pcs_cycle_guard_init(&guard, max, what);
 	for (pcs_addr_t cur = head; cur && !err;) {
-		for (size_t i = 0; i < n && !err; i++) {
-			if (items[i] == cur)
-				err = pcs_error_create(PCS_ERROR_LIMIT,
-						       "%s list loops at 0x%" PRIx64,
-						       what, cur);
-		}
-		if (!err && n >= max)
-			err = pcs_error_create(PCS_ERROR_LIMIT, "more than %zu %ss",
-					       max, what);
-		if (!err && !PCS_VEC_RESERVE(items, n, cap, 1))
-			err = &pcs_enomem;
-		if (err)
+		if ((err = pcs_cycle_guard_step(&guard, cur)))
 			break;
+		if (!PCS_VEC_RESERVE(items, n, cap, 1)) {
+			err = &pcs_enomem;
+			break;
+		}
 		items[n++] = cur;
 		err = pcs_read_field(py, cur, next, &cur);
 	}

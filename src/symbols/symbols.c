@@ -69,6 +69,10 @@ static bool module_lookup(Dwfl_Module *mod, const char *name, pcs_addr_t *addr,
 struct find_arg {
 	Dwfl_Module *found;
 	const char *path;
+	// A module that looks like Python's but whose file libdwfl could not
+	// use (missing, or replaced since the core was written).
+	const char *unreadable;
+	char why[128];
 };
 
 static int find_python(Dwfl_Module *mod, void **userdata, const char *name,
@@ -84,6 +88,12 @@ static int find_python(Dwfl_Module *mod, void **userdata, const char *name,
 		fa->found = mod;
 		fa->path = path ? path : name;
 		return DWARF_CB_ABORT;
+	}
+	const char *base = strrchr(name, '/');
+	if (!fa->unreadable && strstr(base ? base : name, "python") &&
+	    dwfl_module_getsymtab(mod) < 0) {
+		fa->unreadable = name;
+		snprintf(fa->why, sizeof(fa->why), "%s", dwfl_errmsg(-1));
 	}
 	return DWARF_CB_OK;
 }
@@ -134,6 +144,11 @@ struct pcs_error *pcs_symbols_create(struct pcs_target *t,
 		if (fa.found) {
 			s->python = fa.found;
 			s->python_path = fa.path;
+		} else if (fa.unreadable) {
+			err = pcs_error_create(PCS_ERROR_NOT_PYTHON,
+					       "cannot read the symbols of '%s': missing, "
+					       "or not the file the process mapped (%s)",
+					       fa.unreadable, fa.why);
 		} else if (pcs_target_kind(t) == PCS_TARGET_CORE) {
 			err = pcs_error_create(PCS_ERROR_NOT_PYTHON,
 					       "not a core of a Python process "

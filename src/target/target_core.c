@@ -93,6 +93,138 @@ static bool read_dumped(const struct pcs_target *t, pcs_addr_t addr, void *buf,
 	return true;
 }
 
+// The build-id of an ELF image, given a function that reads it by offset
+// (file) or address (memory). Returns the length, 0 if there is none.
+typedef bool (*image_reader)(void *ctx, uint64_t where, void *buf, size_t len);
+
+static size_t image_build_id(image_reader rd, void *ctx, bool in_memory,
+			     unsigned char out[MAX_BUILD_ID])
+{
+	Elf64_Ehdr eh;
+	if (!rd(ctx, 0, &eh, sizeof(eh)) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr) ||
+	    eh.e_phnum > 256)
+		return 0;
+	Elf64_Phdr ph[256];
+	if (!rd(ctx, eh.e_phoff, ph, sizeof(Elf64_Phdr) * eh.e_phnum))
+		return 0;
+	// In memory, addresses are relative to the first PT_LOAD's page.
+	uint64_t base = 0;
+	if (in_memory) {
+		for (unsigned i = 0; i < eh.e_phnum; i++) {
+			if (ph[i].p_type == PT_LOAD) {
+				base = ph[i].p_vaddr & ~(uint64_t)4095;
+				break;
+			}
+		}
+	}
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		if (ph[i].p_type != PT_NOTE || ph[i].p_filesz > 4096)
+			continue;
+		unsigned char notes[4096];
+		uint64_t where = in_memory ? ph[i].p_vaddr - base : ph[i].p_offset;
+		if (!rd(ctx, where, notes, ph[i].p_filesz))
+			continue;
+		uint64_t off = 0, size = ph[i].p_filesz;
+		while (size - off >= 12) {
+			uint32_t namesz = rd32(notes + off), descsz = rd32(notes + off + 4);
+			uint32_t type = rd32(notes + off + 8);
+			uint64_t desc_off = off + 12 + (((uint64_t)namesz + 3) & ~3ULL);
+			uint64_t next = desc_off + (((uint64_t)descsz + 3) & ~3ULL);
+			if (next > size)
+				break;
+			if (type == NT_GNU_BUILD_ID && namesz == 4 &&
+			    memcmp(notes + off + 12, "GNU", 4) == 0 &&
+			    descsz > 0 && descsz <= MAX_BUILD_ID) {
+				memcpy(out, notes + desc_off, descsz);
+				return descsz;
+			}
+			off = next;
+		}
+	}
+	return 0;
+}
+
+static bool file_reader(void *ctx, uint64_t where, void *buf, size_t len)
+{
+	return pread(*(int *)ctx, buf, len, (off_t)where) == (ssize_t)len;
+}
+
+struct memory_ctx {
+	const struct pcs_target *t;
+	pcs_addr_t start;
+};
+
+static bool memory_reader(void *ctx, uint64_t where, void *buf, size_t len)
+{
+	struct memory_ctx *m = ctx;
+	return read_dumped(m->t, m->start + where, buf, len);
+}
+
+static void hex(const unsigned char *id, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", id[i]);
+	out[2 * n] = '\0';
+}
+
+// The build-id the core records for the image mapped from @p core_name: its
+// ELF header page, when the core holds it. 0 if unknown.
+static size_t core_build_id(const struct pcs_target *t, const char *core_name,
+			    unsigned char out[MAX_BUILD_ID])
+{
+	for (size_t i = 0; i < t->nmappings; i++) {
+		const struct pcs_target_mapping *m = &t->mappings[i];
+		if (m->offset == 0 && strcmp(m->path, core_name) == 0) {
+			struct memory_ctx ctx = { t, m->start };
+			size_t n = image_build_id(memory_reader, &ctx, true, out);
+			if (n)
+				return n;
+		}
+	}
+	return 0;
+}
+
+static size_t file_build_id(const char *path, unsigned char out[MAX_BUILD_ID])
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	size_t n = image_build_id(file_reader, &fd, false, out);
+	close(fd);
+	return n;
+}
+
+// Whether @p local_path holds the image the core mapped from @p core_name:
+// every address we derive from its symbols, and every byte we read from it
+// in place of memory the core omits, depends on that.
+static struct pcs_error *check_image(const struct pcs_target *t,
+				     const char *local_path, const char *core_name)
+{
+	unsigned char have[MAX_BUILD_ID], want[MAX_BUILD_ID];
+	size_t nwant = core_build_id(t, core_name, want);
+	if (!nwant && strcmp(local_path, core_name) != 0)
+		nwant = file_build_id(core_name, want);
+	if (!nwant)
+		return NULL;	// nothing to compare with
+	size_t nhave = file_build_id(local_path, have);
+	if (nhave == nwant && memcmp(have, want, nwant) == 0)
+		return NULL;
+	char hh[2 * MAX_BUILD_ID + 1] = "none", hw[2 * MAX_BUILD_ID + 1];
+	if (nhave)
+		hex(have, nhave, hh);
+	hex(want, nwant, hw);
+	if (strcmp(local_path, core_name) == 0)
+		return pcs_error_create(PCS_ERROR_FORMAT,
+					"'%s' is not the file the process mapped "
+					"(build-id %s, the core has %s)",
+					local_path, hh, hw);
+	return pcs_error_create(PCS_ERROR_FORMAT,
+				"executable '%s' does not match the core "
+				"(build-id %s, core ran '%s' with build-id %s)",
+				local_path, hh, core_name, hw);
+}
+
 static int backing_fd(struct pcs_target *t, const char *path)
 {
 	for (size_t i = 0; i < t->nfiles; i++) {
@@ -104,7 +236,16 @@ static int backing_fd(struct pcs_target *t, const char *path)
 	char *copy = strdup(path);
 	if (!copy)
 		return -1;
-	int fd = open(pcs_target_local_path(t, path), O_RDONLY | O_CLOEXEC);
+	const char *local = pcs_target_local_path(t, path);
+	int fd = open(local, O_RDONLY | O_CLOEXEC);
+	// A file replaced since the core was written (a package upgrade) would
+	// give plausible but wrong bytes: use it only if it is the same build.
+	struct pcs_error *err = fd >= 0 ? check_image(t, local, path) : NULL;
+	if (err) {
+		pcs_error_destroy(err);
+		close(fd);
+		fd = -1;
+	}
 	t->files[t->nfiles++] = (struct pcs_backing_file){ .path = copy, .fd = fd };
 	return fd;
 }
@@ -249,128 +390,19 @@ static struct pcs_error *parse_notes(struct pcs_target *t,
 	return NULL;
 }
 
-// The build-id of an ELF image, given a function that reads it by offset
-// (file) or address (memory). Returns the length, 0 if there is none.
-typedef bool (*image_reader)(void *ctx, uint64_t where, void *buf, size_t len);
-
-static size_t image_build_id(image_reader rd, void *ctx, bool in_memory,
-			     unsigned char out[MAX_BUILD_ID])
-{
-	Elf64_Ehdr eh;
-	if (!rd(ctx, 0, &eh, sizeof(eh)) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
-	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr) ||
-	    eh.e_phnum > 256)
-		return 0;
-	Elf64_Phdr ph[256];
-	if (!rd(ctx, eh.e_phoff, ph, sizeof(Elf64_Phdr) * eh.e_phnum))
-		return 0;
-	// In memory, addresses are relative to the first PT_LOAD's page.
-	uint64_t base = 0;
-	if (in_memory) {
-		for (unsigned i = 0; i < eh.e_phnum; i++) {
-			if (ph[i].p_type == PT_LOAD) {
-				base = ph[i].p_vaddr & ~(uint64_t)4095;
-				break;
-			}
-		}
-	}
-	for (unsigned i = 0; i < eh.e_phnum; i++) {
-		if (ph[i].p_type != PT_NOTE || ph[i].p_filesz > 4096)
-			continue;
-		unsigned char notes[4096];
-		uint64_t where = in_memory ? ph[i].p_vaddr - base : ph[i].p_offset;
-		if (!rd(ctx, where, notes, ph[i].p_filesz))
-			continue;
-		uint64_t off = 0, size = ph[i].p_filesz;
-		while (size - off >= 12) {
-			uint32_t namesz = rd32(notes + off), descsz = rd32(notes + off + 4);
-			uint32_t type = rd32(notes + off + 8);
-			uint64_t desc_off = off + 12 + (((uint64_t)namesz + 3) & ~3ULL);
-			uint64_t next = desc_off + (((uint64_t)descsz + 3) & ~3ULL);
-			if (next > size)
-				break;
-			if (type == NT_GNU_BUILD_ID && namesz == 4 &&
-			    memcmp(notes + off + 12, "GNU", 4) == 0 &&
-			    descsz > 0 && descsz <= MAX_BUILD_ID) {
-				memcpy(out, notes + desc_off, descsz);
-				return descsz;
-			}
-			off = next;
-		}
-	}
-	return 0;
-}
-
-static bool file_reader(void *ctx, uint64_t where, void *buf, size_t len)
-{
-	return pread(*(int *)ctx, buf, len, (off_t)where) == (ssize_t)len;
-}
-
-struct memory_ctx {
-	const struct pcs_target *t;
-	pcs_addr_t start;
-};
-
-static bool memory_reader(void *ctx, uint64_t where, void *buf, size_t len)
-{
-	struct memory_ctx *m = ctx;
-	return read_dumped(m->t, m->start + where, buf, len);
-}
-
-static void hex(const unsigned char *id, size_t n, char *out)
-{
-	for (size_t i = 0; i < n; i++)
-		sprintf(out + 2 * i, "%02x", id[i]);
-	out[2 * n] = '\0';
-}
-
-// The user named the executable: make sure it is the one that was running,
-// else every address we compute from its symbols would be wrong.
-static struct pcs_error *check_executable(struct pcs_target *t,
-					  const char *core_exe)
+static struct pcs_error *check_executable(struct pcs_target *t, const char *core_exe)
 {
 	int fd = open(t->exe_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return pcs_error_os(errno, "cannot open executable '%s'", t->exe_path);
-	unsigned char given[MAX_BUILD_ID], want[MAX_BUILD_ID];
 	Elf64_Ehdr eh;
 	bool is_elf = pread(fd, &eh, sizeof(eh), 0) == sizeof(eh) &&
 		      memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0;
-	size_t ngiven = is_elf ? image_build_id(file_reader, &fd, false, given) : 0;
 	close(fd);
 	if (!is_elf)
 		return pcs_error_create(PCS_ERROR_FORMAT,
 					"'%s' is not an ELF executable", t->exe_path);
-	if (!core_exe)
-		return NULL;
-	// What the core says ran there: the dumped ELF header page, or else
-	// the file at the path the core names.
-	size_t nwant = 0;
-	for (size_t i = 0; i < t->nmappings && !nwant; i++) {
-		const struct pcs_target_mapping *m = &t->mappings[i];
-		if (m->offset == 0 && strcmp(m->path, core_exe) == 0) {
-			struct memory_ctx ctx = { t, m->start };
-			nwant = image_build_id(memory_reader, &ctx, true, want);
-		}
-	}
-	if (!nwant) {
-		fd = open(core_exe, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			nwant = image_build_id(file_reader, &fd, false, want);
-			close(fd);
-		}
-	}
-	if (nwant && (nwant != ngiven || memcmp(given, want, nwant) != 0)) {
-		char hg[2 * MAX_BUILD_ID + 1] = "none", hw[2 * MAX_BUILD_ID + 1];
-		if (ngiven)
-			hex(given, ngiven, hg);
-		hex(want, nwant, hw);
-		return pcs_error_create(PCS_ERROR_FORMAT,
-					"executable '%s' does not match the core "
-					"(build-id %s, core ran '%s' with build-id %s)",
-					t->exe_path, hg, core_exe, hw);
-	}
-	return NULL;
+	return core_exe ? check_image(t, t->exe_path, core_exe) : NULL;
 }
 
 static struct pcs_error *find_executable(struct pcs_target *t, uint64_t at_phdr,
@@ -514,6 +546,10 @@ static struct pcs_error *open_core(struct pcs_target *t, const char *exe_path)
 					    "executable '%s' named by the core is not readable "
 					    "(name the executable after the core file)",
 					    core_exe);
+		err = check_image(t, core_exe, core_exe);
+		if (err)
+			return pcs_error_prefix(err, "%s",
+						"the executable changed since the core was written");
 	}
 	return NULL;
 }
