@@ -53,6 +53,7 @@ make -s tests/unit/unit-tests >/dev/null || exit 1
 run unit tests/unit/unit-tests
 run corpus python3 tests/corpus/run.py --tool src/pycore-stacks "${pythons[@]}"
 run bad-input python3 tests/corpus/bad_input.py --tool src/pycore-stacks
+run live-safety python3 tests/live/safety.py --tool src/pycore-stacks
 
 echo
 if [ "$skipped" -gt 0 ]; then
