@@ -47,7 +47,11 @@ if root=$(pyenv root 2>/dev/null); then
 		[ -x "$v/bin/python$m" ] && pythons+=(--python "$v/bin/python$m")
 	done
 fi
+# The system python3 (Debian: statically linked, DWARF from its -dbg package)
+# and that package's debug build (Py_DEBUG: other struct layouts).
 [ -x /usr/bin/python3 ] && pythons+=(--python /usr/bin/python3)
+sysdebug=$(ls /usr/bin/python3.*d 2>/dev/null | head -n 1)
+[ -n "$sysdebug" ] && pythons+=(--python "$sysdebug")
 
 make -s tests/unit/unit-tests >/dev/null || exit 1
 run unit tests/unit/unit-tests

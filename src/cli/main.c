@@ -150,6 +150,8 @@ static struct pcs_error *describe_target(struct pcs_target *t,
 	snap->executable = pcs_snapshot_intern(snap, pcs_target_exe_path(t));
 	snap->python_version = pcs_snapshot_intern(snap, l->version);
 	snap->layout = pcs_snapshot_intern(snap, pcs_layout_source_name(l->source));
+	snap->debug_build = l->debug_build;
+	snap->free_threaded = l->free_threaded;
 	if ((pcs_target_core_path(t) && !snap->core) ||
 	    (pcs_target_exe_path(t) && !snap->executable) ||
 	    !snap->python_version || !snap->layout)

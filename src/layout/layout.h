@@ -165,6 +165,10 @@ struct pcs_layout {
 	/** "3.12.1", "3.13.0rc2". */
 	char version[32];
 	enum pcs_layout_source source;
+	/** Py_DEBUG (Py_REF_DEBUG) build. */
+	bool debug_build;
+	/** Py_GIL_DISABLED build (3.13t+). */
+	bool free_threaded;
 	struct pcs_python_props props;
 	uint64_t struct_size[PCS_NUM_STRUCTS];
 	int64_t offset[PCS_NUM_FIELDS];

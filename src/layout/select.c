@@ -118,8 +118,10 @@ static struct pcs_error *detect_version(struct pcs_target *t,
 		unsigned char buf[16];
 		struct pcs_error *err = pcs_target_read(t, addr, buf, sizeof(buf));
 		if (!err && memcmp(buf, "xdebugpy", 8) == 0) {
-			uint64_t hex;
+			uint64_t hex, free_threaded = 0;
 			memcpy(&hex, buf + 8, 8);
+			err = pcs_target_read(t, addr + 16, &free_threaded, 8);
+			l->free_threaded = !err && free_threaded == 1;
 			if (hex >> 24 == 3) {
 				l->version_hex = (uint32_t)hex;
 				format_hex_version(l->version_hex, l->version,
@@ -221,6 +223,15 @@ struct pcs_error *pcs_layout_select(struct pcs_target *t, struct pcs_symbols *s,
 	struct pcs_error *err = detect_version(t, s, l);
 	if (err)
 		goto fail;
+	// Defined only where Py_REF_DEBUG is, which Py_DEBUG implies.
+	pcs_addr_t addr;
+	l->debug_build = pcs_symbols_lookup(s, "_Py_NegativeRefcount", &addr, NULL);
+	if (l->free_threaded) {
+		err = pcs_error_create(PCS_ERROR_UNSUPPORTED,
+				       "free-threaded CPython %s is not supported yet",
+				       l->version);
+		goto fail;
+	}
 	const struct pcs_python_props *props =
 		pcs_python_props_find(l->version_hex >> 24, (l->version_hex >> 16) & 0xff);
 	if (!props) {
