@@ -20,9 +20,13 @@ out_path atomically (tmp file, then rename):
    "executable": sys.executable, "pid": os.getpid(),
    "threads": [{"ident": ..., "native_id": ... or null, "name": ... or null,
                 "frames": [{"function": co_name, "file": co_filename,
-                            "line": f_lineno}, ...]}]}
+                            "line": f_lineno}, ...],
+                "volatile": true,      # only if declared, see ready()
+                "expect_gil": true}]}  # only if declared, see ready()
 
-frames are outermost first.  The recorder leaves itself out and then exits,
+frames are outermost first.  A volatile thread never blocks (a busy loop):
+its lines keep changing, so the snapshots need only agree on its functions
+and files, and the line recorded for it is just the last one seen.  The recorder leaves itself out and then exits,
 so a tool dumping the process once /proc/PID/task has len(threads) entries
 sees exactly the recorded threads, each still parked where it was recorded.
 
@@ -57,6 +61,8 @@ _cond = threading.Condition(threading.Lock())
 _ready_idents = set()
 _native_ids = {}          # ident -> kernel thread id, recorded by the thread itself
 _frameless = {}           # ident -> name, threads that run no Python code
+_volatile = set()         # idents of threads that never block (busy loops)
+_expect_gil = set()       # idents of threads declared to hold the GIL
 _main_parked = threading.Event()
 
 # Syscall numbers of gettid(2), for Pythons without threading.get_native_id().
@@ -98,13 +104,25 @@ def thread_name(text):
     return text
 
 
-def ready():
-    """Called by a worker right before the call that blocks it forever."""
+def ready(volatile=False, expect_gil=False):
+    """Called by a worker right before the call that blocks it forever.
+
+    A worker that never blocks but spins in a pure-Python loop forever calls
+    ready(volatile=True) right before the loop: its line keeps changing, so
+    only its functions and files are recorded as the truth (the truth file
+    says "volatile": true; its lines are not compared).  expect_gil=True
+    declares that this thread holds the GIL whenever the process is dumped
+    ("expect_gil": true): every other thread then must not.
+    """
     ident = get_ident()
     tid = native_id()
     with _cond:
         _ready_idents.add(ident)
         _native_ids[ident] = tid
+        if volatile:
+            _volatile.add(ident)
+        if expect_gil:
+            _expect_gil.add(ident)
         _cond.notify_all()
 
 
@@ -157,6 +175,17 @@ def _snapshot(recorder):
         del frames
 
 
+def _agreeing(snap, volatile):
+    """What two snapshots must agree on: everything, but only the functions
+    and files of volatile threads."""
+    key = {}
+    for ident, chain in snap.items():
+        if ident in volatile:
+            chain = tuple((f, p) for (f, p, _) in chain)
+        key[ident] = chain
+    return key
+
+
 def _settled(recorder, main, expected):
     # Every thread that runs Python code, the main thread aside, signals
     # ready() right before it blocks; frameless threads are declared.
@@ -196,12 +225,15 @@ def _record(out_path, expected, main):
         time.sleep(0.02)
 
     time.sleep(ENTER_DELAY)
+    with _cond:
+        volatile = set(_volatile)
     previous = None
     while True:
         snap = _snapshot(recorder)
-        if snap == previous:
+        key = _agreeing(snap, volatile)
+        if key == previous:
             break
-        previous = snap
+        previous = key
         if time.time() > deadline:
             _fail('stacks did not settle in %ds' % SETTLE_TIMEOUT)
         time.sleep(0.2)
@@ -209,6 +241,7 @@ def _record(out_path, expected, main):
     with _cond:
         declared = dict(_frameless)
         tids = dict(_native_ids)
+        expect_gil = set(_expect_gil)
     names = _names(recorder)
     by_thread = dict((t.ident, t) for t in threading.enumerate())
     threads = []
@@ -225,13 +258,18 @@ def _record(out_path, expected, main):
             name = names[ident]
         else:
             name = _text(declared.get(ident))
-        threads.append({
+        thread = {
             'ident': ident,
             'native_id': tid,
             'name': name,
             'frames': [{'function': f, 'file': p, 'line': l}
                        for (f, p, l) in snap.get(ident, ())],
-        })
+        }
+        if ident in volatile:
+            thread['volatile'] = True
+        if ident in expect_gil:
+            thread['expect_gil'] = True
+        threads.append(thread)
 
     document = {
         'python': _text(sys.version),

@@ -136,64 +136,66 @@ size_t pcs_utf8_encode(uint32_t cp, char *out)
 	}
 }
 
-void pcs_strbuf_add_json_string(struct pcs_strbuf *sb, const char *s)
+// How one escaper differs from the other: the rest (walking UTF-8, passing
+// valid sequences through) is shared.
+struct escape_style {
+	/** printf format for a control byte. */
+	const char *control;
+	/** printf format for a byte that is not valid UTF-8. */
+	const char *invalid;
+	/** Backslash-escape '"' and '\\' (JSON). */
+	bool quote;
+	/** Escape C1 controls U+0080..U+009F (terminals). */
+	bool c1;
+};
+
+static void add_escaped(struct pcs_strbuf *sb, const char *s,
+			const struct escape_style *style)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strlen(s);
-	pcs_strbuf_addc(sb, '"');
 	for (size_t i = 0; i < n;) {
 		unsigned char c = p[i];
-		if (c == '"' || c == '\\') {
+		size_t len = 1;
+		if (style->quote && (c == '"' || c == '\\')) {
 			pcs_strbuf_addc(sb, '\\');
 			pcs_strbuf_addc(sb, (char)c);
-			i++;
 		} else if (c < 0x20 || c == 0x7f) {
-			pcs_strbuf_addf(sb, "\\u%04x", c);
-			i++;
+			pcs_strbuf_addf(sb, style->control, c);
 		} else if (c < 0x80) {
 			pcs_strbuf_addc(sb, (char)c);
-			i++;
 		} else {
-			size_t len = pcs_utf8_seqlen(p + i, n - i);
+			len = pcs_utf8_seqlen(p + i, n - i);
+			if (style->c1 && len == 2 && c == 0xc2 && p[i + 1] < 0xa0)
+				len = 0;
 			if (len) {
 				pcs_strbuf_add(sb, p + i, len);
-				i += len;
 			} else {
-				pcs_strbuf_adds(sb, "\\ufffd");
-				i++;
+				pcs_strbuf_addf(sb, style->invalid, c);
+				len = 1;
 			}
 		}
+		i += len;
 	}
+}
+
+void pcs_strbuf_add_json_string(struct pcs_strbuf *sb, const char *s)
+{
+	static const struct escape_style json = {
+		.control = "\\u%04x", .invalid = "\\ufffd", .quote = true,
+	};
+	pcs_strbuf_addc(sb, '"');
+	add_escaped(sb, s, &json);
 	pcs_strbuf_addc(sb, '"');
 }
 
 void pcs_strbuf_add_safe(struct pcs_strbuf *sb, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s);
-	for (size_t i = 0; i < n;) {
-		unsigned char c = p[i];
-		if (c < 0x20 || c == 0x7f) {
-			pcs_strbuf_addf(sb, "\\x%02x", c);
-			i++;
-		} else if (c < 0x80) {
-			pcs_strbuf_addc(sb, (char)c);
-			i++;
-		} else {
-			size_t len = pcs_utf8_seqlen(p + i, n - i);
-			// C1 controls (U+0080..U+009F) act as escapes on some
-			// terminals: escape them too.
-			if (len == 2 && c == 0xc2 && p[i + 1] < 0xa0)
-				len = 0;
-			if (len) {
-				pcs_strbuf_add(sb, p + i, len);
-				i += len;
-			} else {
-				pcs_strbuf_addf(sb, "\\x%02x", c);
-				i++;
-			}
-		}
-	}
+	// C1 controls act as escapes on some terminals: escape them too.
+	static const struct escape_style terminal = {
+		.control = "\\x%02x", .invalid = "\\x%02x", .c1 = true,
+	};
+	add_escaped(sb, s, &terminal);
 }
 
 char *pcs_strbuf_detach(struct pcs_strbuf *sb)

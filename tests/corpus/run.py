@@ -13,7 +13,11 @@ process is dumped
 
 and the tool's JSON must match the truth exactly: the same thread idents,
 and per thread the same name, kernel tid (where the truth knows it) and
-Python frames (function, file, line).  One line per case, then a summary.
+Python frames (function, file, line).  A thread the truth marks "volatile"
+(a busy loop) must have the same number of frames with the same function
+and file, at any line.  If a thread of the truth says "expect_gil", that
+thread must report holds_gil true and every other thread false (null, i.e.
+unknown, fails).  One line per case, then a summary.
 
 usage: tests/corpus/run.py [--tool PATH] [--python PATH]... [--scenario NAME]...
                            [--mode live|core|both] [-k SUBSTRING] [-j N] [-v]
@@ -348,6 +352,25 @@ def expect_unnamed_threads(truth):
     return errors
 
 
+def expect_gil_holder(truth):
+    errors = []
+    threads = by_name(truth)
+    spinner = threads.get('spinner')
+    if spinner is None:
+        return ['no thread named spinner']
+    if not (spinner.get('volatile') and spinner.get('expect_gil')):
+        errors.append('spinner is not declared volatile and expect_gil')
+    functions = [f['function'] for f in spinner['frames']]
+    if functions[-2:] != ['run_hot', 'spin']:
+        errors.append('spinner frames %s do not end in run_hot, spin' % functions)
+    others = [t['name'] for t in truth['threads']
+              if t is not spinner and (t.get('volatile') or t.get('expect_gil'))]
+    if others:
+        errors.append('threads besides spinner declared volatile or expect_gil: %s'
+                      % others)
+    return errors
+
+
 def expect_generators_methods(truth):
     want = {'generator-chain': ['outer_gen', 'middle_gen', 'inner_gen'],
             'method-chain': ['through_classmethod', 'through_staticmethod',
@@ -366,6 +389,7 @@ EXPECT = {
     'unicode_names': expect_unicode_names,
     'unnamed_threads': expect_unnamed_threads,
     'generators_methods': expect_generators_methods,
+    'gil_holder': expect_gil_holder,
 }
 
 
@@ -386,6 +410,13 @@ def check_truth(target):
         errors.append('duplicate native ids')
     if not set(tids) <= set(target.tasks() or []):
         errors.append('native ids %s not all in /proc/PID/task' % tids)
+    for t in truth['threads']:
+        for key in ('volatile', 'expect_gil'):
+            if t.get(key, True) is not True:
+                errors.append('thread %s: %s is %r, want true or absent'
+                              % (thread_label(t), key, t[key]))
+    if sum(1 for t in truth['threads'] if t.get('expect_gil')) > 1:
+        errors.append('more than one thread declared expect_gil')
     mains = [t for t in truth['threads'] if t['name'] == 'MainThread']
     if len(mains) != 1:
         errors.append('%d MainThreads' % len(mains))
@@ -411,6 +442,8 @@ def check_truth(target):
 # --- comparing the tool's output with the truth -----------------------------
 
 def fmt_frame(frame):
+    if len(frame) == 2:                 # a volatile thread's: any line
+        return '%s %s:*' % frame
     return '%s %s:%s' % frame
 
 
@@ -447,6 +480,23 @@ def frames_diff(want, got):
 
 def thread_label(thread):
     return '%r (ident %s)' % (thread.get('name'), thread.get('ident'))
+
+
+def gil_errors(label, want, got):
+    """holds_gil of one thread, when the truth says which thread holds it."""
+    expected = bool(want.get('expect_gil'))
+    if 'holds_gil' not in got:
+        return ['%s: no holds_gil, want %s' % (label, json.dumps(expected))]
+    held = got['holds_gil']
+    if held is None:
+        return ['%s: holds_gil is null (unknown), want %s'
+                % (label, json.dumps(expected))]
+    if not isinstance(held, bool):
+        return ['%s: holds_gil is %r, want %s' % (label, held, json.dumps(expected))]
+    if held != expected:
+        return ['%s: holds_gil %s, want %s'
+                % (label, json.dumps(held), json.dumps(expected))]
+    return []
 
 
 def compare(truth, doc, kind):
@@ -487,6 +537,7 @@ def compare(truth, doc, kind):
                       % (len(gil), ', '.join(thread_label(t) for t in gil)))
     for t in bad_gil:
         errors.append('thread %s: holds_gil is %r' % (thread_label(t), t.get('holds_gil')))
+    gil_known = any(t.get('expect_gil') for t in truth['threads'])
 
     for ident in sorted(set(want) & set(got)):
         w, g = want[ident], got[ident]
@@ -495,12 +546,18 @@ def compare(truth, doc, kind):
             errors.append('%s: name %r, want %r' % (label, g.get('name'), w['name']))
         if w['native_id'] is not None and g.get('tid') != w['native_id']:
             errors.append('%s: tid %r, want %r' % (label, g.get('tid'), w['native_id']))
+        if gil_known:
+            errors.extend(gil_errors(label, w, g))
         frames = g.get('frames')
         if not isinstance(frames, list):
             errors.append('%s: frames is %r' % (label, frames))
             continue
         wf = [(f['function'], f['file'], f['line']) for f in w['frames']]
         gf = python_frames(frames)
+        if w.get('volatile'):
+            # A busy loop: same functions and files, any line.
+            wf = [(f, p) for (f, p, _) in wf]
+            gf = [(f, p) for (f, p, _) in gf]
         if wf != gf:
             diff = frames_diff(wf, gf)
             errors.append('%s: %s\n%s' % (label, diff[0], '\n'.join(diff[1:])))
