@@ -29,11 +29,9 @@ struct pcs_error *pcs_python_create(struct pcs_target *t, struct pcs_symbols *s,
 	pcs_symbols_lookup(s, "PyDict_Type", &py->dict_type, NULL);
 
 	struct pcs_error *err = NULL;
-	uint64_t size;
 	switch (l->props.root) {
 	case PCS_ROOT_RUNTIME:
-		if (!pcs_symbols_lookup(s, "_PyRuntime", &py->runtime, NULL) &&
-		    !pcs_symbols_section(s, ".PyRuntime", &py->runtime, &size))
+		if (!pcs_symbols_python_runtime(s, &py->runtime))
 			err = pcs_error_create(PCS_ERROR_NOT_PYTHON,
 					       "cannot find _PyRuntime in '%s'",
 					       pcs_symbols_python_path(s));

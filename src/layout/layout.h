@@ -20,6 +20,7 @@
 struct pcs_error;
 struct pcs_symbols;
 struct pcs_target;
+typedef struct Dwarf Dwarf;
 
 enum pcs_struct {
 #define PCS_STRUCT(id, names) PCS_S_##id,
@@ -207,8 +208,34 @@ static inline bool pcs_layout_has(const struct pcs_layout *l, enum pcs_field f)
 	return l->offset[f] != PCS_OFFSET_ABSENT;
 }
 
-/** Resolve every field from DWARF (layout/source_dwarf.c). */
-struct pcs_error *pcs_layout_from_dwarf(struct pcs_symbols *s,
-					struct pcs_layout *layout);
+/**
+ * Resolve every field of fields.def from the DWARF @p dw: offsets, widths,
+ * struct sizes; what it lacks is absent (layout/source_dwarf.c).
+ */
+struct pcs_error *pcs_layout_from_dwarf(Dwarf *dw, struct pcs_layout *layout);
+
+/**
+ * Fill @p layout from the target's own _Py_DebugOffsets (3.13+), validated,
+ * over the committed table for the fields they do not cover
+ * (layout/source_debug_offsets.c). PCS_ERROR_LOOKUP when the target has
+ * none; PCS_ERROR_BAD_DATA when they fail validation.
+ */
+struct pcs_error *pcs_layout_from_debug_offsets(struct pcs_target *t,
+						struct pcs_symbols *s,
+						struct pcs_layout *layout);
+
+/**
+ * Fill @p layout from the committed table for @p major.@p minor
+ * (layout/tables.c). PCS_ERROR_LOOKUP if there is none. @p built_from,
+ * if not NULL, receives the version the table was generated from.
+ */
+struct pcs_error *pcs_layout_from_table(unsigned major, unsigned minor,
+					struct pcs_layout *layout,
+					const char **built_from);
+
+/** Write @p layout as a table (.inc) to @p out; for tools/gen-layout. */
+struct pcs_strbuf;
+void pcs_layout_write_table(const struct pcs_layout *layout, const char *origin,
+			    struct pcs_strbuf *out);
 
 #endif

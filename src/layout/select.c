@@ -12,6 +12,7 @@
 #include "symbols/symbols.h"
 #include "target/target.h"
 #include "util/error.h"
+#include "util/strbuf.h"
 
 static const char *const source_names[PCS_NUM_LAYOUT_SOURCES] = {
 	[PCS_LAYOUT_DEBUG_OFFSETS] = "debug-offsets",
@@ -114,7 +115,7 @@ static struct pcs_error *detect_version(struct pcs_target *t,
 	pcs_addr_t addr;
 	uint64_t size;
 	// 3.13+: _PyRuntime starts with _Py_DebugOffsets: cookie, version.
-	if (pcs_symbols_lookup(s, "_PyRuntime", &addr, NULL)) {
+	if (pcs_symbols_python_runtime(s, &addr)) {
 		unsigned char buf[16];
 		struct pcs_error *err = pcs_target_read(t, addr, buf, sizeof(buf));
 		if (!err && memcmp(buf, "xdebugpy", 8) == 0) {
@@ -213,6 +214,45 @@ static struct pcs_error *check_required(const struct pcs_layout *l)
 	return NULL;
 }
 
+// Try one source; on success the layout has every field it could give and
+// all the walkers need.
+static struct pcs_error *try_source(struct pcs_target *t, struct pcs_symbols *s,
+				    enum pcs_layout_source source,
+				    struct pcs_layout *l)
+{
+	struct pcs_error *err;
+	switch (source) {
+	case PCS_LAYOUT_DEBUG_OFFSETS:
+		err = pcs_layout_from_debug_offsets(t, s, l);
+		break;
+	case PCS_LAYOUT_DWARF: {
+		Dwarf *dw = pcs_symbols_python_dwarf(s);
+		if (!dw)
+			return pcs_error_create(PCS_ERROR_LOOKUP,
+						"no DWARF debug info for '%s'",
+						pcs_symbols_python_path(s));
+		err = pcs_layout_from_dwarf(dw, l);
+		break;
+	}
+	case PCS_LAYOUT_BUILTIN:
+		// The tables describe release builds; a debug build's structs
+		// differ.
+		if (l->debug_build)
+			return pcs_error_create(PCS_ERROR_UNSUPPORTED,
+						"no built-in table for debug builds");
+		err = pcs_layout_from_table(l->version_hex >> 24,
+					    (l->version_hex >> 16) & 0xff, l, NULL);
+		break;
+	default:
+		return pcs_error_create(PCS_ERROR_LOOKUP, "unknown layout source");
+	}
+	if (!err)
+		err = check_required(l);
+	if (!err)
+		l->source = source;
+	return err;
+}
+
 struct pcs_error *pcs_layout_select(struct pcs_target *t, struct pcs_symbols *s,
 				    enum pcs_layout_source wanted,
 				    struct pcs_layout **ret)
@@ -240,19 +280,39 @@ struct pcs_error *pcs_layout_select(struct pcs_target *t, struct pcs_symbols *s,
 		goto fail;
 	}
 	l->props = *props;
-	if (wanted != PCS_LAYOUT_AUTO && wanted != PCS_LAYOUT_DWARF) {
-		err = pcs_error_create(PCS_ERROR_UNSUPPORTED,
-				       "layout source '%s' is not available for CPython %s",
-				       pcs_layout_source_name(wanted), l->version);
-		goto fail;
+
+	if (wanted != PCS_LAYOUT_AUTO) {
+		err = try_source(t, s, wanted, l);
+		if (err)
+			err = pcs_error_prefix(err, "layout source '%s' for CPython %s",
+					       pcs_layout_source_name(wanted), l->version);
+	} else {
+		// In order of authority; the reasons each failed make the
+		// message when none works.
+		struct pcs_strbuf why = PCS_STRBUF_INIT;
+		bool found = false;
+		for (int src = 0; src < PCS_NUM_LAYOUT_SOURCES && !found; src++) {
+			err = try_source(t, s, (enum pcs_layout_source)src, l);
+			if (!err)
+				found = true;
+			else if (err == &pcs_enomem)
+				break;
+			else {
+				pcs_strbuf_addf(&why, "%s%s: %s", why.len ? "; " : "",
+						pcs_layout_source_name((enum pcs_layout_source)src),
+						err->message);
+				pcs_error_destroy(err);
+				err = NULL;
+			}
+		}
+		if (!found && !err)
+			err = pcs_error_create(PCS_ERROR_LOOKUP,
+					       "no layout for CPython %s (%s)", l->version,
+					       why.buf ? why.buf : "");
+		pcs_strbuf_deinit(&why);
 	}
-	err = pcs_layout_from_dwarf(s, l);
-	if (!err)
-		err = check_required(l);
-	if (err) {
-		err = pcs_error_prefix(err, "no layout for CPython %s", l->version);
+	if (err)
 		goto fail;
-	}
 	*ret = l;
 	return NULL;
 fail:

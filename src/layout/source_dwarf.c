@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "layout/layout.h"
-#include "symbols/symbols.h"
 #include "util/error.h"
 
 static const char *const struct_names[] = {
@@ -173,13 +172,8 @@ static void resolve_field(Dwarf_Die *st, const char *paths, int64_t *offset,
 	}
 }
 
-struct pcs_error *pcs_layout_from_dwarf(struct pcs_symbols *s,
-					struct pcs_layout *layout)
+struct pcs_error *pcs_layout_from_dwarf(Dwarf *dw, struct pcs_layout *layout)
 {
-	Dwarf *dw = pcs_symbols_python_dwarf(s);
-	if (!dw)
-		return pcs_error_create(PCS_ERROR_LOOKUP, "no DWARF debug info for '%s'",
-					pcs_symbols_python_path(s));
 	Dwarf_Die found[PCS_NUM_STRUCTS];
 	bool have[PCS_NUM_STRUCTS] = { false };
 	size_t remaining = PCS_NUM_STRUCTS;

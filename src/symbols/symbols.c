@@ -211,6 +211,13 @@ bool pcs_symbols_section(struct pcs_symbols *s, const char *name,
 	return false;
 }
 
+bool pcs_symbols_python_runtime(struct pcs_symbols *s, pcs_addr_t *addr)
+{
+	uint64_t size;
+	return pcs_symbols_lookup(s, "_PyRuntime", addr, NULL) ||
+	       pcs_symbols_section(s, ".PyRuntime", addr, &size);
+}
+
 Dwarf *pcs_symbols_python_dwarf(struct pcs_symbols *s)
 {
 	if (!s->dwarf_tried) {

@@ -55,6 +55,13 @@ bool pcs_symbols_section(struct pcs_symbols *s, const char *name,
 			 pcs_addr_t *addr, uint64_t *size);
 
 /**
+ * The address of CPython's `_PyRuntime` (3.7+): its dynamic or static
+ * symbol, else the `.PyRuntime` section GCC builds of 3.10+ put it in,
+ * which survives full stripping. False if neither exists.
+ */
+bool pcs_symbols_python_runtime(struct pcs_symbols *s, pcs_addr_t *addr);
+
+/**
  * The DWARF of the interpreter's module, found in the module itself or
  * through the standard debuginfo lookup (/usr/lib/debug, .build-id).
  * NULL when there is none.

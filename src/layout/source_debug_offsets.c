@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 pycore-stacks contributors
+
+// The target's own _Py_DebugOffsets (CPython 3.13+, PEP 768 era): the first
+// member of _PyRuntime, a cookie, the version, and nested structs of uint64
+// offsets. The struct does not describe itself, so where each offset sits
+// is known per minor version (the tables below); what it holds is untrusted
+// and checked: every offset plus its width must fall inside the size the
+// same struct declares, and sizes must be sane.
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "layout/layout.h"
+#include "symbols/symbols.h"
+#include "target/target.h"
+#include "util/error.h"
+
+enum { MAX_DEBUG_OFFSETS = 1024, MAX_STRUCT_SIZE = 1 << 24 };
+
+// Kinds of entries in a debug-offsets description.
+enum entry_kind {
+	// A struct's size: `pos` holds sizeof(st).
+	ENTRY_SIZE,
+	// A field: `pos` holds offsetof(st, field).
+	ENTRY_FIELD,
+	// A field whose stored offset is relative to another struct: the value
+	// at `pos` minus the value at `base_pos` (the GIL fields are given
+	// relative to the interpreter, we read them relative to the GIL).
+	ENTRY_FIELD_REBASED,
+	// sizeof(PyCompactUnicodeObject), which 3.13/3.14 do not publish:
+	// sizeof(PyASCIIObject) + utf8_length + utf8.
+	ENTRY_COMPACT_FROM_ASCII,
+};
+
+struct entry {
+	enum entry_kind kind;
+	uint16_t pos;
+	uint16_t base_pos;
+	enum pcs_struct st;	// for sizes
+	enum pcs_field field;	// for fields
+	uint8_t width;
+	// The debug-offsets struct whose size bounds this field (its pos).
+	uint16_t size_pos;
+};
+
+#define SIZE(st_, pos_) { ENTRY_SIZE, pos_, 0, PCS_S_##st_, 0, 0, pos_ }
+#define FIELD(st_, f_, pos_, width_, size_pos_) \
+	{ ENTRY_FIELD, pos_, 0, PCS_S_##st_, PCS_F_##st_##_##f_, width_, size_pos_ }
+#define REBASED(st_, f_, pos_, base_, width_, size_pos_) \
+	{ ENTRY_FIELD_REBASED, pos_, base_, PCS_S_##st_, PCS_F_##st_##_##f_, width_, size_pos_ }
+
+// CPython 3.13: Include/internal/pycore_runtime.h, struct _Py_DebugOffsets
+// (584 bytes). Positions checked against the DWARF of 3.13.0.
+static const struct entry offsets_313[] = {
+	SIZE(runtime, 24),
+	FIELD(runtime, interpreters_head, 40, 8, 24),
+	SIZE(interp, 48),
+	FIELD(interp, id, 56, 8, 48),
+	FIELD(interp, next, 64, 8, 48),
+	FIELD(interp, threads_head, 72, 8, 48),
+	FIELD(interp, modules, 88, 8, 48),
+	FIELD(interp, ceval_gil, 112, 8, 48),
+	REBASED(gil, locked, 136, 120, 4, 48),
+	REBASED(gil, last_holder, 144, 120, 8, 48),
+	SIZE(tstate, 152),
+	FIELD(tstate, next, 168, 8, 152),
+	FIELD(tstate, interp, 176, 8, 152),
+	FIELD(tstate, current_frame, 184, 8, 152),
+	FIELD(tstate, thread_id, 192, 8, 152),
+	FIELD(tstate, native_thread_id, 200, 8, 152),
+	SIZE(iframe, 224),
+	FIELD(iframe, previous, 232, 8, 224),
+	FIELD(iframe, executable, 240, 8, 224),
+	FIELD(iframe, instr_ptr, 248, 8, 224),
+	FIELD(iframe, owner, 264, 1, 224),
+	SIZE(code, 272),
+	FIELD(code, co_filename, 280, 8, 272),
+	FIELD(code, co_name, 288, 8, 272),
+	FIELD(code, co_qualname, 296, 8, 272),
+	FIELD(code, co_linetable, 304, 8, 272),
+	FIELD(code, co_firstlineno, 312, 4, 272),
+	FIELD(code, co_code_adaptive, 344, 2, 272),
+	SIZE(object, 352),
+	FIELD(object, ob_type, 360, 8, 352),
+	SIZE(type, 368),
+	FIELD(type, tp_flags, 392, 8, 368),
+	SIZE(dict, 448),
+	FIELD(dict, ma_keys, 456, 8, 448),
+	FIELD(dict, ma_values, 464, 8, 448),
+	SIZE(long, 488),
+	FIELD(long, lv_tag, 496, 8, 488),
+	FIELD(long, ob_digit, 504, 4, 488),
+	SIZE(bytes, 512),
+	FIELD(varobject, ob_size, 520, 8, 512),
+	FIELD(bytes, ob_sval, 528, 1, 512),
+	FIELD(asciiobject, state, 544, 4, 536),
+	FIELD(asciiobject, length, 552, 8, 536),
+	SIZE(asciiobject, 560),
+	{ ENTRY_COMPACT_FROM_ASCII, 560, 0, PCS_S_compactunicode, 0, 0, 560 },
+};
+
+static const struct {
+	unsigned major, minor;
+	uint64_t struct_size;
+	const struct entry *entries;
+	size_t count;
+} descriptions[] = {
+	{ 3, 13, 584, offsets_313, sizeof(offsets_313) / sizeof(offsets_313[0]) },
+};
+
+static uint64_t word(const unsigned char *buf, size_t pos)
+{
+	uint64_t v;
+	memcpy(&v, buf + pos, 8);
+	return v;
+}
+
+struct pcs_error *pcs_layout_from_debug_offsets(struct pcs_target *t,
+						struct pcs_symbols *s,
+						struct pcs_layout *l)
+{
+	pcs_addr_t runtime;
+	if (!pcs_symbols_python_runtime(s, &runtime))
+		return pcs_error_create(PCS_ERROR_LOOKUP, "no _PyRuntime");
+	unsigned major = l->version_hex >> 24, minor = (l->version_hex >> 16) & 0xff;
+	size_t d = 0, nd = sizeof(descriptions) / sizeof(descriptions[0]);
+	while (d < nd && (descriptions[d].major != major || descriptions[d].minor != minor))
+		d++;
+	if (d == nd)
+		return pcs_error_create(PCS_ERROR_LOOKUP,
+					"CPython %u.%u has no debug offsets we can read",
+					major, minor);
+	unsigned char buf[MAX_DEBUG_OFFSETS];
+	struct pcs_error *err = pcs_target_read(t, runtime, buf,
+						(size_t)descriptions[d].struct_size);
+	if (err)
+		return err;
+	if (memcmp(buf, "xdebugpy", 8) != 0)
+		return pcs_error_create(PCS_ERROR_LOOKUP, "no debug offsets cookie");
+	if ((uint32_t)word(buf, 8) != l->version_hex)
+		return pcs_error_create(PCS_ERROR_BAD_DATA,
+					"debug offsets are for version 0x%" PRIx64
+					", not 0x%x", word(buf, 8), l->version_hex);
+
+	// What the offsets do not cover (dict internals, instance layout)
+	// comes from the table, where there is one for this build.
+	if (l->debug_build || pcs_layout_from_table(major, minor, l, NULL)) {
+		memset(l->struct_size, 0, sizeof(l->struct_size));
+		memset(l->width, 0, sizeof(l->width));
+		for (size_t f = 0; f < PCS_NUM_FIELDS; f++)
+			l->offset[f] = PCS_OFFSET_ABSENT;
+	}
+	for (size_t i = 0; i < descriptions[d].count; i++) {
+		const struct entry *e = &descriptions[d].entries[i];
+		uint64_t size = word(buf, e->size_pos), v = word(buf, e->pos);
+		if (size == 0 || size > MAX_STRUCT_SIZE)
+			return pcs_error_create(PCS_ERROR_BAD_DATA,
+						"debug offsets: bad struct size %" PRIu64
+						" at +%u", size, e->size_pos);
+		switch (e->kind) {
+		case ENTRY_SIZE:
+			l->struct_size[e->st] = v;
+			break;
+		case ENTRY_COMPACT_FROM_ASCII:
+			l->struct_size[e->st] = v + 16;
+			break;
+		case ENTRY_FIELD_REBASED: {
+			uint64_t base = word(buf, e->base_pos);
+			if (v < base)
+				return pcs_error_create(PCS_ERROR_BAD_DATA,
+							"debug offsets: field at +%u "
+							"before its base", e->pos);
+			v -= base;
+			if (v > MAX_STRUCT_SIZE)
+				goto bad;
+			l->offset[e->field] = (int64_t)v;
+			l->width[e->field] = e->width;
+			break;
+		}
+		case ENTRY_FIELD:
+			if (v > size || e->width > size - v || v % e->width)
+				goto bad;
+			l->offset[e->field] = (int64_t)v;
+			l->width[e->field] = e->width;
+			break;
+		}
+		continue;
+bad:
+		return pcs_error_create(PCS_ERROR_BAD_DATA,
+					"debug offsets: field '%s' at %" PRIu64
+					" does not fit its struct (%" PRIu64 " bytes)",
+					pcs_field_name(e->field), v, size);
+	}
+	l->source = PCS_LAYOUT_DEBUG_OFFSETS;
+	return NULL;
+}

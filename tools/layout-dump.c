@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 pycore-stacks contributors
+
+// layout-dump FILE VERSION ORIGIN: resolve fields.def from the DWARF in FILE
+// (a libpython, an executable, or a separate .debug file) and print the
+// layout table tools/gen-layout commits under src/layout/tables/.
+
+#include <elfutils/libdw.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "layout/layout.h"
+#include "util/error.h"
+#include "util/strbuf.h"
+
+int main(int argc, char **argv)
+{
+	if (argc != 4) {
+		fprintf(stderr, "usage: layout-dump FILE VERSION ORIGIN\n");
+		return 2;
+	}
+	int fd = open(argv[1], O_RDONLY);
+	if (fd < 0) {
+		perror(argv[1]);
+		return 1;
+	}
+	Dwarf *dw = dwarf_begin(fd, DWARF_C_READ);
+	if (!dw) {
+		fprintf(stderr, "%s: %s\n", argv[1], dwarf_errmsg(-1));
+		return 1;
+	}
+	struct pcs_layout layout;
+	memset(&layout, 0, sizeof(layout));
+	snprintf(layout.version, sizeof(layout.version), "%s", argv[2]);
+	struct pcs_error *err = pcs_layout_from_dwarf(dw, &layout);
+	if (err) {
+		fprintf(stderr, "%s: %s\n", argv[1], err->message);
+		return 1;
+	}
+	struct pcs_strbuf out = PCS_STRBUF_INIT;
+	pcs_layout_write_table(&layout, argv[3], &out);
+	fputs(out.buf, stdout);
+	pcs_strbuf_deinit(&out);
+	dwarf_end(dw);
+	close(fd);
+	return 0;
+}
