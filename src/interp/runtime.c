@@ -12,6 +12,28 @@
 #include "symbols/symbols.h"
 #include "util/vector.h"
 
+// Where the static interp_head is, when stripping took its symbol: the
+// exported PyInterpreterState_Head() is `mov rax, [rip + rel32]; ret` in
+// 2.7 and 3.6 (x86-64), so the variable is at the function + 7 + rel32.
+static bool interp_head_from_code(struct pcs_python *py, pcs_addr_t *ret)
+{
+	pcs_addr_t fn;
+	unsigned char code[8];
+	if (!pcs_symbols_lookup(py->symbols, "PyInterpreterState_Head", &fn, NULL))
+		return false;
+	struct pcs_error *err = pcs_target_read(py->target, fn, code, sizeof(code));
+	if (err) {
+		pcs_error_destroy(err);
+		return false;
+	}
+	if (code[0] != 0x48 || code[1] != 0x8b || code[2] != 0x05 || code[7] != 0xc3)
+		return false;
+	int32_t rel;
+	memcpy(&rel, code + 3, 4);
+	*ret = fn + 7 + (uint64_t)(int64_t)rel;
+	return true;
+}
+
 struct pcs_error *pcs_python_create(struct pcs_target *t, struct pcs_symbols *s,
 				    const struct pcs_layout *l,
 				    struct pcs_strtab *strings,
@@ -37,7 +59,8 @@ struct pcs_error *pcs_python_create(struct pcs_target *t, struct pcs_symbols *s,
 					       pcs_symbols_python_path(s));
 		break;
 	case PCS_ROOT_INTERP_HEAD:
-		if (!pcs_symbols_lookup(s, "interp_head", &py->interp_head_ptr, NULL))
+		if (!pcs_symbols_lookup(s, "interp_head", &py->interp_head_ptr, NULL) &&
+		    !interp_head_from_code(py, &py->interp_head_ptr))
 			err = pcs_error_create(PCS_ERROR_NOT_PYTHON,
 					       "cannot find interp_head in '%s'",
 					       pcs_symbols_python_path(s));
@@ -191,14 +214,23 @@ struct pcs_error *pcs_python_gil_holder(struct pcs_python *py, pcs_addr_t interp
 	case PCS_GIL_STATIC: {
 		pcs_addr_t locked_at, holder_at;
 		uint32_t v;
-		if (!pcs_symbols_lookup(py->symbols, "gil_locked", &locked_at, NULL) ||
-		    !pcs_symbols_lookup(py->symbols, "gil_last_holder", &holder_at, NULL))
+		if (pcs_symbols_lookup(py->symbols, "gil_locked", &locked_at, NULL) &&
+		    pcs_symbols_lookup(py->symbols, "gil_last_holder", &holder_at, NULL)) {
+			if ((err = pcs_read_u32(py, locked_at, &v)) ||
+			    (err = pcs_read_u64(py, holder_at, &last)))
+				return err;
+			// -1 until the GIL is created.
+			locked = (int32_t)v > 0;
+			break;
+		}
+		// Stripped: the exported current thread state is set exactly
+		// while a thread holds the GIL.
+		if (!pcs_symbols_lookup(py->symbols, "_PyThreadState_Current",
+					&holder_at, NULL))
 			return NULL;
-		if ((err = pcs_read_u32(py, locked_at, &v)) ||
-		    (err = pcs_read_u64(py, holder_at, &last)))
+		if ((err = pcs_read_u64(py, holder_at, &last)))
 			return err;
-		// -1 until the GIL is created.
-		locked = (int32_t)v > 0;
+		locked = last != 0;
 		break;
 	}
 	case PCS_GIL_RUNTIME:

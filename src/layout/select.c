@@ -107,6 +107,42 @@ static bool parse_version_text(const char *text, uint32_t *hex, char *out,
 	return true;
 }
 
+// Look for sys.version's text in [addr, addr + size): a NUL-preceded
+// "X.Y.Z... (" with a major version CPython has had.
+static bool scan_version(struct pcs_target *t, pcs_addr_t addr, uint64_t size,
+			 struct pcs_layout *l)
+{
+	enum { CHUNK = 65536, OVERLAP = 64, MAX_SCAN = 64 << 20 };
+	char *buf = malloc(CHUNK + OVERLAP + 1);
+	bool found = false;
+	if (!buf)
+		return false;
+	if (size > MAX_SCAN)
+		size = MAX_SCAN;
+	for (uint64_t off = 0; off < size && !found; off += CHUNK) {
+		size_t n = size - off < CHUNK + OVERLAP ? (size_t)(size - off)
+							: CHUNK + OVERLAP;
+		struct pcs_error *err = pcs_target_read(t, addr + off, buf, n);
+		if (err) {
+			pcs_error_destroy(err);
+			continue;
+		}
+		buf[n] = '\0';
+		for (size_t i = 0; i + 8 < n && i < CHUNK && !found; i++) {
+			if ((buf[i] != '2' && buf[i] != '3') || buf[i + 1] != '.' ||
+			    (i > 0 && buf[i - 1] != '\0'))
+				continue;
+			const char *space = memchr(buf + i, ' ', n - i < 24 ? n - i : 24);
+			if (!space || space[1] != '(')
+				continue;
+			found = parse_version_text(buf + i, &l->version_hex, l->version,
+						   sizeof(l->version));
+		}
+	}
+	free(buf);
+	return found;
+}
+
 // The version, from the most to the least authoritative witness.
 static struct pcs_error *detect_version(struct pcs_target *t,
 					struct pcs_symbols *s,
@@ -157,6 +193,15 @@ static struct pcs_error *detect_version(struct pcs_target *t,
 		text[sizeof(text) - 1] = '\0';
 		if (parse_version_text(text, &l->version_hex, l->version,
 				       sizeof(l->version)))
+			return NULL;
+	}
+	// Fully stripped builds: that buffer is still in .bss (or .data), found
+	// by its shape: "3.8.18 (default, ...".
+	static const char *const sections[] = { ".bss", ".data" };
+	for (size_t i = 0; i < 2; i++) {
+		if (!pcs_symbols_section(s, sections[i], &addr, &size))
+			continue;
+		if (scan_version(t, addr, size, l))
 			return NULL;
 	}
 	return pcs_error_create(PCS_ERROR_LOOKUP,
