@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Set everything up, then run every test: unit tests, the corpus (each
-# scenario under every pyenv CPython 3.6-3.13 and the system python3, live
-# and from gcore cores, matched exactly against the scenario's own record),
-# and the bad-input table. Ends with one line: "N passed, N failed".
+# scenario under every pyenv CPython 2.7 and 3.6-3.13 and the system
+# python3, live and from gcore cores, matched exactly against the scenario's
+# own record; then again with each layout source forced), the layout tables
+# against their generator, the bad-input table and the live-safety tests.
+# Ends with one line: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh || exit 1
@@ -41,12 +43,14 @@ run() {
 }
 
 pythons=()
+pyenv_pythons=()
 if root=$(pyenv root 2>/dev/null); then
-	for v in "$root"/versions/3.*; do
+	for v in "$root"/versions/2.7.* "$root"/versions/3.*; do
 		m=$(basename "$v" | cut -d. -f1,2)
-		[ -x "$v/bin/python$m" ] && pythons+=(--python "$v/bin/python$m")
+		[ -x "$v/bin/python$m" ] && pyenv_pythons+=(--python "$v/bin/python$m")
 	done
 fi
+pythons+=("${pyenv_pythons[@]}")
 # The system python3 (Debian: statically linked, DWARF from its -dbg package)
 # and that package's debug build (Py_DEBUG: other struct layouts).
 [ -x /usr/bin/python3 ] && pythons+=(--python /usr/bin/python3)
@@ -56,6 +60,17 @@ sysdebug=$(ls /usr/bin/python3.*d 2>/dev/null | head -n 1)
 make -s tests/unit/unit-tests >/dev/null || exit 1
 run unit tests/unit/unit-tests
 run corpus python3 tests/corpus/run.py --tool src/pycore-stacks "${pythons[@]}"
+# Every layout source must give the same, exact stacks: force each one where
+# the build has it (the pyenv builds carry DWARF; 3.13+ debug offsets).
+run corpus-layouts python3 tests/corpus/run.py --tool src/pycore-stacks \
+	"${pyenv_pythons[@]}" --python /usr/bin/python3 \
+	--layout-source dwarf --layout-source builtin
+debug_offsets_pythons=()
+for p in "${pyenv_pythons[@]}"; do
+	case "$p" in */python3.1[3-9]) debug_offsets_pythons+=(--python "$p") ;; esac
+done
+run corpus-debug-offsets python3 tests/corpus/run.py --tool src/pycore-stacks \
+	"${debug_offsets_pythons[@]}" --layout-source debug-offsets
 run bad-input python3 tests/corpus/bad_input.py --tool src/pycore-stacks
 run live-safety python3 tests/live/safety.py --tool src/pycore-stacks
 

@@ -110,9 +110,11 @@ int pcs_code_line(const struct pcs_python *py, const struct pcs_code_info *code,
 		  int64_t addrq)
 {
 	switch (py->layout->props.linetable) {
+	case PCS_LINETABLE_LNOTAB_UNSIGNED:
 	case PCS_LINETABLE_LNOTAB:
 		return pcs_linetable_lnotab(code->linetable, code->linetable_len,
-					    code->firstlineno, addrq);
+					    code->firstlineno, addrq,
+					    py->layout->props.linetable == PCS_LINETABLE_LNOTAB);
 	case PCS_LINETABLE_310:
 		return pcs_linetable_310(code->linetable, code->linetable_len,
 					 code->firstlineno, addrq);

@@ -9,6 +9,7 @@
 #include "interp/python.h"
 #include "layout/layout.h"
 #include "util/error.h"
+#include "util/strbuf.h"
 
 /** What we keep of a code object, cached by address. */
 struct pcs_code_info {
@@ -32,6 +33,10 @@ struct pcs_python {
 	pcs_addr_t code_type;		/**< &PyCode_Type, or 0 */
 	pcs_addr_t unicode_type;	/**< &PyUnicode_Type, or 0 */
 	pcs_addr_t dict_type;		/**< &PyDict_Type, or 0 */
+	pcs_addr_t py2string_type;	/**< &PyString_Type (2.7), or 0 */
+	pcs_addr_t py2int_type;		/**< &PyInt_Type (2.7), or 0 */
+	/** sizeof(Py_UNICODE) of a Python 2 build: 2, 4, or 0 if unknown. */
+	unsigned py2_unicode_size;
 	struct pcs_code_info *codes;
 	size_t ncodes_slots, ncodes;
 };

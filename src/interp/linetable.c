@@ -10,7 +10,7 @@
 #include "interp/linetable.h"
 
 int pcs_linetable_lnotab(const uint8_t *table, size_t len, int firstlineno,
-			 int64_t addrq)
+			 int64_t addrq, bool signed_increments)
 {
 	int line = firstlineno;
 	int64_t addr = 0;
@@ -18,7 +18,7 @@ int pcs_linetable_lnotab(const uint8_t *table, size_t len, int firstlineno,
 		addr += table[i];
 		if (addr > addrq)
 			break;
-		line += (int8_t)table[i + 1];
+		line += signed_increments ? (int8_t)table[i + 1] : table[i + 1];
 	}
 	return line;
 }

@@ -14,12 +14,15 @@
 #ifndef PCS_INTERP_LINETABLE_H
 #define PCS_INTERP_LINETABLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/** co_lnotab of CPython 3.6–3.9 (signed line increments). */
+/**
+ * co_lnotab: CPython 3.6–3.9 (@p signed_increments), 2.7 (unsigned).
+ */
 int pcs_linetable_lnotab(const uint8_t *table, size_t len, int firstlineno,
-			 int64_t addrq);
+			 int64_t addrq, bool signed_increments);
 
 /** co_linetable of CPython 3.10 (PEP 626). */
 int pcs_linetable_310(const uint8_t *table, size_t len, int firstlineno,

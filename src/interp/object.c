@@ -77,19 +77,27 @@ struct pcs_error *pcs_object_type(struct pcs_python *py, pcs_addr_t obj,
 	return pcs_read_field(py, obj, PCS_F_object_ob_type, ret);
 }
 
-// Where a str's characters are, how many, and how wide (PEP 393).
-struct str_data {
-	pcs_addr_t data;
-	uint64_t length;
-	unsigned kind;
+// How a str's characters are stored.
+enum str_encoding {
+	STR_LATIN1,	// PEP 393 kind 1
+	STR_UCS2,	// PEP 393 kind 2: code points
+	STR_UCS4,	// PEP 393 kind 4, and Python 2 UCS-4 unicode
+	STR_UTF16,	// Python 2 UCS-2 unicode: surrogate pairs
+	STR_BYTES,	// Python 2 str: bytes, shown as they are
 };
 
-static struct pcs_error *str_locate(struct pcs_python *py, pcs_addr_t addr,
-				    struct str_data *ret)
+// Where a str's characters are, how many, and how stored.
+struct str_data {
+	pcs_addr_t data;
+	uint64_t length;	// in units
+	unsigned unit;		// bytes per unit
+	enum str_encoding encoding;
+};
+
+static struct pcs_error *str_locate_pep393(struct pcs_python *py, pcs_addr_t addr,
+					   struct str_data *ret)
 {
 	const struct pcs_layout *l = py->layout;
-	if (!addr)
-		return pcs_error_create(PCS_ERROR_BAD_DATA, "NULL str");
 	uint64_t state;
 	int64_t length;
 	struct pcs_error *err = pcs_read_field(py, addr, PCS_F_asciiobject_state, &state);
@@ -113,44 +121,119 @@ static struct pcs_error *str_locate(struct pcs_python *py, pcs_addr_t addr,
 	else if ((err = pcs_read_u64(py, addr + l->struct_size[PCS_S_compactunicode],
 				     &data)))
 		return err;
-	*ret = (struct str_data){ .data = data, .length = (uint64_t)length,
-				  .kind = kind };
+	*ret = (struct str_data){
+		.data = data, .length = (uint64_t)length, .unit = kind,
+		.encoding = kind == 1 ? STR_LATIN1 : kind == 2 ? STR_UCS2 : STR_UCS4,
+	};
 	return NULL;
+}
+
+static struct pcs_error *str_locate_py2(struct pcs_python *py, pcs_addr_t addr,
+					struct str_data *ret)
+{
+	pcs_addr_t type;
+	int64_t length;
+	struct pcs_error *err = pcs_object_type(py, addr, &type);
+	if (err)
+		return err;
+	if (type && type == py->py2string_type) {
+		if ((err = pcs_read_field_signed(py, addr, PCS_F_varobject_ob_size, &length)))
+			return err;
+		*ret = (struct str_data){
+			.data = addr + (uint64_t)py->layout->offset[PCS_F_py2string_ob_sval],
+			.length = (uint64_t)length, .unit = 1, .encoding = STR_BYTES,
+		};
+	} else if (type && type == py->unicode_type && py->py2_unicode_size) {
+		pcs_addr_t data;
+		if ((err = pcs_read_field_signed(py, addr, PCS_F_py2unicode_length,
+						 &length)) ||
+		    (err = pcs_read_field(py, addr, PCS_F_py2unicode_str, &data)))
+			return err;
+		*ret = (struct str_data){
+			.data = data, .length = (uint64_t)length,
+			.unit = py->py2_unicode_size,
+			.encoding = py->py2_unicode_size == 2 ? STR_UTF16 : STR_UCS4,
+		};
+	} else {
+		return pcs_error_create(PCS_ERROR_BAD_DATA,
+					"not a str at 0x%" PRIx64, addr);
+	}
+	if (length < 0 || length > PCS_MAX_STR)
+		return pcs_error_create(PCS_ERROR_BAD_DATA,
+					"not a str at 0x%" PRIx64, addr);
+	return NULL;
+}
+
+static struct pcs_error *str_locate(struct pcs_python *py, pcs_addr_t addr,
+				    struct str_data *ret)
+{
+	if (!addr)
+		return pcs_error_create(PCS_ERROR_BAD_DATA, "NULL str");
+	switch (py->layout->props.strings) {
+	case PCS_STR_PEP393:
+		return str_locate_pep393(py, addr, ret);
+	case PCS_STR_PY2:
+		return str_locate_py2(py, addr, ret);
+	}
+	return pcs_error_create(PCS_ERROR_UNSUPPORTED, "str layout");
+}
+
+static uint32_t unit_at(const uint8_t *raw, const struct str_data *sd, uint64_t i)
+{
+	if (sd->unit == 1)
+		return raw[i];
+	if (sd->unit == 2)
+		return (uint32_t)raw[2 * i] | (uint32_t)raw[2 * i + 1] << 8;
+	uint32_t cp;
+	memcpy(&cp, raw + 4 * i, 4);
+	return cp;
+}
+
+// Decode the characters into UTF-8 (bytes of a Python 2 str are kept as
+// they are; the reports escape what is not valid UTF-8).
+static struct pcs_error *str_decode(struct pcs_python *py, const struct str_data *sd,
+				    struct pcs_strbuf *out)
+{
+	size_t nbytes = (size_t)sd->length * sd->unit;
+	uint8_t stackbuf[512];
+	uint8_t *raw = nbytes <= sizeof(stackbuf) ? stackbuf : malloc(nbytes);
+	if (!raw)
+		return &pcs_enomem;
+	struct pcs_error *err = pcs_target_read(py->target, sd->data, raw, nbytes);
+	for (uint64_t i = 0; !err && i < sd->length; i++) {
+		uint32_t cp = unit_at(raw, sd, i);
+		if (sd->encoding == STR_BYTES) {
+			pcs_strbuf_addc(out, (char)cp);
+			continue;
+		}
+		if (sd->encoding == STR_UTF16 && cp >= 0xd800 && cp < 0xdc00 &&
+		    i + 1 < sd->length) {
+			uint32_t lo = unit_at(raw, sd, i + 1);
+			if (lo >= 0xdc00 && lo < 0xe000) {
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				i++;
+			}
+		}
+		// Lone surrogates and out-of-range values have no UTF-8
+		// form: show U+FFFD, as a UTF-8 terminal would.
+		if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			cp = 0xfffd;
+		char utf8[4];
+		pcs_strbuf_add(out, utf8, pcs_utf8_encode(cp, utf8));
+	}
+	if (raw != stackbuf)
+		free(raw);
+	return err ? err : pcs_strbuf_error(out);
 }
 
 struct pcs_error *pcs_object_str(struct pcs_python *py, pcs_addr_t addr,
 				 const char **ret)
 {
 	struct str_data sd;
-	struct pcs_error *err = str_locate(py, addr, &sd);
-	if (err)
-		return err;
-	size_t nbytes = (size_t)sd.length * sd.kind;
-	uint8_t stackbuf[512];
-	uint8_t *raw = nbytes <= sizeof(stackbuf) ? stackbuf : malloc(nbytes);
-	if (!raw)
-		return &pcs_enomem;
-	err = pcs_target_read(py->target, sd.data, raw, nbytes);
 	struct pcs_strbuf sb = PCS_STRBUF_INIT;
-	for (size_t i = 0; !err && i < sd.length; i++) {
-		uint32_t cp;
-		if (sd.kind == 1)
-			cp = raw[i];
-		else if (sd.kind == 2)
-			cp = (uint32_t)raw[2 * i] | (uint32_t)raw[2 * i + 1] << 8;
-		else
-			memcpy(&cp, raw + 4 * i, 4);
-		char utf8[4];
-		// Lone surrogates and out-of-range values have no UTF-8
-		// form: show U+FFFD, as a UTF-8 terminal would.
-		if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			cp = 0xfffd;
-		pcs_strbuf_add(&sb, utf8, pcs_utf8_encode(cp, utf8));
-	}
-	if (raw != stackbuf)
-		free(raw);
+	struct pcs_error *err = str_locate(py, addr, &sd);
 	if (!err)
-		err = pcs_strbuf_error(&sb);
+		err = str_decode(py, &sd, &sb);
 	if (!err) {
 		const char *s = pcs_strtab_intern(py->strings, sb.buf ? sb.buf : "", sb.len);
 		if (!s)
@@ -170,20 +253,15 @@ struct pcs_error *pcs_object_str_equals(struct pcs_python *py, pcs_addr_t addr,
 	if (err)
 		return err;
 	size_t len = strlen(s);
-	if (sd.kind != 1 || sd.length != len) {
-		*ret = false;
-		return NULL;
-	}
-	char buf[256];
-	if (len > sizeof(buf)) {
-		*ret = false;
-		return NULL;
-	}
-	err = pcs_target_read(py->target, sd.data, buf, len);
-	if (err)
-		return err;
-	*ret = memcmp(buf, s, len) == 0;
-	return NULL;
+	*ret = false;
+	if (sd.length != len || len > 256)
+		return NULL;	// keys we look up are short ASCII
+	struct pcs_strbuf sb = PCS_STRBUF_INIT;
+	err = str_decode(py, &sd, &sb);
+	if (!err)
+		*ret = sb.len == len && memcmp(sb.buf, s, len) == 0;
+	pcs_strbuf_deinit(&sb);
+	return err;
 }
 
 struct pcs_error *pcs_object_bytes(struct pcs_python *py, pcs_addr_t addr,
@@ -201,8 +279,9 @@ struct pcs_error *pcs_object_bytes(struct pcs_python *py, pcs_addr_t addr,
 	uint8_t *buf = malloc(size ? (size_t)size : 1);
 	if (!buf)
 		return &pcs_enomem;
-	err = pcs_target_read(py->target,
-			      addr + (uint64_t)py->layout->offset[PCS_F_bytes_ob_sval],
+	enum pcs_field sval = py->layout->props.strings == PCS_STR_PY2
+		? PCS_F_py2string_ob_sval : PCS_F_bytes_ob_sval;
+	err = pcs_target_read(py->target, addr + (uint64_t)py->layout->offset[sval],
 			      buf, (size_t)size);
 	if (err) {
 		free(buf);
@@ -221,6 +300,20 @@ struct pcs_error *pcs_object_int(struct pcs_python *py, pcs_addr_t addr,
 	bool negative;
 	struct pcs_error *err;
 	switch (l->props.longs) {
+	case PCS_LONG_PY2: {
+		pcs_addr_t type;
+		if ((err = pcs_object_type(py, addr, &type)))
+			return err;
+		if (type && type == py->py2int_type) {
+			int64_t v;
+			if ((err = pcs_read_field_signed(py, addr, PCS_F_py2int_ob_ival, &v)))
+				return err;
+			*ret = (uint64_t)v;
+			return NULL;
+		}
+		// A Python 2 long is laid out as 3.x's before 3.12.
+		__attribute__((fallthrough));
+	}
 	case PCS_LONG_OB_SIZE: {
 		int64_t size;
 		err = pcs_read_field_signed(py, addr, PCS_F_varobject_ob_size, &size);
@@ -306,6 +399,7 @@ static struct pcs_error *dict_entries(struct pcs_python *py, pcs_addr_t keys,
 		unicode = kind != 0;	// DICT_KEYS_UNICODE or DICT_KEYS_SPLIT
 		break;
 	}
+	case PCS_DICT_TABLE:
 	default:
 		return pcs_error_create(PCS_ERROR_UNSUPPORTED, "dict layout");
 	}
@@ -372,11 +466,40 @@ static struct pcs_error *iterate_entries(struct pcs_python *py, pcs_addr_t keys,
 	return NULL;
 }
 
+// Python 2 dicts: an open-addressed table of {hash, key, value}, mask + 1
+// slots, empty and deleted slots included.
+static struct pcs_error *iterate_table(struct pcs_python *py, pcs_addr_t dict,
+				       pcs_dict_item_fn *fn, void *arg)
+{
+	const struct pcs_layout *l = py->layout;
+	uint64_t mask, table;
+	struct pcs_error *err;
+	if ((err = pcs_read_field(py, dict, PCS_F_dict_ma_mask, &mask)) ||
+	    (err = pcs_read_field(py, dict, PCS_F_dict_ma_table, &table)))
+		return err;
+	if (mask >= PCS_MAX_DICT_ENTRIES || ((mask + 1) & mask) || !table ||
+	    !l->struct_size[PCS_S_dictentry])
+		return pcs_error_create(PCS_ERROR_BAD_DATA, "corrupt dict at 0x%" PRIx64,
+					dict);
+	bool stop = false;
+	for (uint64_t i = 0; i <= mask && !stop; i++) {
+		pcs_addr_t entry = table + i * l->struct_size[PCS_S_dictentry], key, value;
+		if ((err = pcs_read_field(py, entry, PCS_F_dictentry_me_key, &key)) ||
+		    (err = pcs_read_field(py, entry, PCS_F_dictentry_me_value, &value)))
+			return err;
+		if (key && value && (err = fn(arg, key, value, &stop)))
+			return err;
+	}
+	return NULL;
+}
+
 struct pcs_error *pcs_object_dict_items(struct pcs_python *py, pcs_addr_t dict,
 					pcs_dict_item_fn *fn, void *arg)
 {
 	uint64_t keys, values;
 	struct pcs_error *err;
+	if (py->layout->props.dict == PCS_DICT_TABLE)
+		return iterate_table(py, dict, fn, arg);
 	if ((err = pcs_read_field(py, dict, PCS_F_dict_ma_keys, &keys)) ||
 	    (err = pcs_read_field(py, dict, PCS_F_dict_ma_values, &values)))
 		return err;

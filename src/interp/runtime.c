@@ -49,6 +49,14 @@ struct pcs_error *pcs_python_create(struct pcs_target *t, struct pcs_symbols *s,
 	pcs_symbols_lookup(s, "PyCode_Type", &py->code_type, NULL);
 	pcs_symbols_lookup(s, "PyUnicode_Type", &py->unicode_type, NULL);
 	pcs_symbols_lookup(s, "PyDict_Type", &py->dict_type, NULL);
+	pcs_symbols_lookup(s, "PyString_Type", &py->py2string_type, NULL);
+	pcs_symbols_lookup(s, "PyInt_Type", &py->py2int_type, NULL);
+	// Python 2 names its unicode API after the width of Py_UNICODE.
+	pcs_addr_t addr;
+	if (pcs_symbols_lookup(s, "PyUnicodeUCS4_FromString", &addr, NULL))
+		py->py2_unicode_size = 4;
+	else if (pcs_symbols_lookup(s, "PyUnicodeUCS2_FromString", &addr, NULL))
+		py->py2_unicode_size = 2;
 
 	struct pcs_error *err = NULL;
 	switch (l->props.root) {

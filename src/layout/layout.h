@@ -81,6 +81,8 @@ enum pcs_instr_model {
 
 /** Line number table format of code objects. */
 enum pcs_linetable_model {
+	/** co_lnotab, unsigned line increments (2.7). */
+	PCS_LINETABLE_LNOTAB_UNSIGNED,
 	/** co_lnotab, signed line increments (3.6–3.9). */
 	PCS_LINETABLE_LNOTAB,
 	/** PEP 626 co_linetable (3.10). */
@@ -111,6 +113,8 @@ enum pcs_gil_model {
 
 /** Dict keys object flavour. */
 enum pcs_dict_model {
+	/** ma_mask + ma_table of {hash, key, value} (2.7). */
+	PCS_DICT_TABLE,
 	/** dk_size, 24-byte entries (3.6–3.10). */
 	PCS_DICT_DK_SIZE,
 	/** dk_log2_size, dk_kind, unicode entries (3.11+). */
@@ -131,10 +135,20 @@ enum pcs_instdict_model {
 
 /** int objects. */
 enum pcs_long_model {
+	/** PyIntObject (ob_ival) beside ≤ 3.11-style longs (2.7). */
+	PCS_LONG_PY2,
 	/** Sign and digit count in ob_size (≤ 3.11). */
 	PCS_LONG_OB_SIZE,
 	/** lv_tag: count << 3 | sign (3.12+). */
 	PCS_LONG_LV_TAG,
+};
+
+/** str objects. */
+enum pcs_str_model {
+	/** PyStringObject bytes and UCS-2/UCS-4 PyUnicodeObject (2.7). */
+	PCS_STR_PY2,
+	/** PEP 393 compact strings (3.3+). */
+	PCS_STR_PEP393,
 };
 
 /** Named properties of one CPython minor version. */
@@ -155,6 +169,7 @@ struct pcs_python_props {
 	enum pcs_dict_model dict;
 	enum pcs_instdict_model instdict;
 	enum pcs_long_model longs;
+	enum pcs_str_model strings;
 	/** threading.Thread attribute holding the name. */
 	const char *thread_name_attr;
 };

@@ -217,8 +217,13 @@ static struct pcs_error *check_required(const struct pcs_layout *l)
 		PCS_F_tstate_next, PCS_F_tstate_interp, PCS_F_tstate_thread_id,
 		PCS_F_code_co_filename, PCS_F_code_co_name,
 		PCS_F_code_co_firstlineno, PCS_F_code_co_linetable,
-		PCS_F_asciiobject_length, PCS_F_asciiobject_state,
-		PCS_F_object_ob_type, PCS_F_varobject_ob_size, PCS_F_bytes_ob_sval,
+		PCS_F_object_ob_type, PCS_F_varobject_ob_size,
+	};
+	static const enum pcs_field pep393[] = {
+		PCS_F_asciiobject_length, PCS_F_asciiobject_state, PCS_F_bytes_ob_sval,
+	};
+	static const enum pcs_field py2[] = {
+		PCS_F_py2string_ob_sval, PCS_F_py2unicode_length, PCS_F_py2unicode_str,
 	};
 	static const enum pcs_field frame_object[] = {
 		PCS_F_tstate_frame, PCS_F_frameobj_f_back, PCS_F_frameobj_f_code,
@@ -235,6 +240,9 @@ static struct pcs_error *check_required(const struct pcs_layout *l)
 	static const enum pcs_field runtime[] = { PCS_F_runtime_interpreters_head };
 	struct { const enum pcs_field *f; size_t n; bool on; } groups[] = {
 		{ always, sizeof(always) / sizeof(*always), true },
+		{ pep393, sizeof(pep393) / sizeof(*pep393),
+		  l->props.strings == PCS_STR_PEP393 },
+		{ py2, sizeof(py2) / sizeof(*py2), l->props.strings == PCS_STR_PY2 },
 		{ frame_object, sizeof(frame_object) / sizeof(*frame_object),
 		  l->props.frames == PCS_FRAMES_FRAME_OBJECT },
 		{ iframe, sizeof(iframe) / sizeof(*iframe),
@@ -253,7 +261,8 @@ static struct pcs_error *check_required(const struct pcs_layout *l)
 							pcs_field_name(groups[g].f[i]));
 		}
 	}
-	if (!l->struct_size[PCS_S_asciiobject] || !l->struct_size[PCS_S_compactunicode])
+	if (l->props.strings == PCS_STR_PEP393 &&
+	    (!l->struct_size[PCS_S_asciiobject] || !l->struct_size[PCS_S_compactunicode]))
 		return pcs_error_create(PCS_ERROR_LOOKUP,
 					"size of the str object structs not found");
 	return NULL;

@@ -17,6 +17,11 @@
 #define PCS_OFFSET(st, f, off, w) \
 	l->offset[PCS_F_##st##_##f] = off, l->width[PCS_F_##st##_##f] = w;
 
+static void table_2_7(struct pcs_layout *l, const char **from)
+{
+#include "layout/tables/cpython-2.7.inc"
+}
+
 static void table_3_6(struct pcs_layout *l, const char **from)
 {
 #include "layout/tables/cpython-3.6.inc"
@@ -61,6 +66,7 @@ static const struct {
 	unsigned major, minor;
 	void (*fill)(struct pcs_layout *l, const char **from);
 } tables[] = {
+	{ 2, 7, table_2_7 },
 	{ 3, 6, table_3_6 },
 	{ 3, 7, table_3_7 },
 	{ 3, 8, table_3_8 },

@@ -14,9 +14,18 @@
 	.longs = PCS_LONG_OB_SIZE,                        \
 	.frames = PCS_FRAMES_FRAME_OBJECT,                \
 	.owner_cstack = -1, .owner_generator = -1,        \
+	.strings = PCS_STR_PEP393,                        \
 	.thread_name_attr = "_name"
 
 static const struct pcs_python_props versions[] = {
+	// 2.7: byte-string names, unsigned lnotab increments, old dicts,
+	// threading's name-mangled Thread.__name.
+	{ 2, 7, .root = PCS_ROOT_INTERP_HEAD, .frames = PCS_FRAMES_FRAME_OBJECT,
+	  .instr = PCS_INSTR_LASTI_BYTES, .linetable = PCS_LINETABLE_LNOTAB_UNSIGNED,
+	  .lineno = PCS_LINENO_IF_TRACED, .owner_cstack = -1, .owner_generator = -1,
+	  .gil = PCS_GIL_STATIC, .dict = PCS_DICT_TABLE,
+	  .instdict = PCS_INSTDICT_DICTOFFSET, .longs = PCS_LONG_PY2,
+	  .strings = PCS_STR_PY2, .thread_name_attr = "_Thread__name" },
 	{ 3, 6, COMMON_36_TO_310, .root = PCS_ROOT_INTERP_HEAD,
 	  .instr = PCS_INSTR_LASTI_BYTES, .linetable = PCS_LINETABLE_LNOTAB,
 	  .lineno = PCS_LINENO_IF_TRACED, .gil = PCS_GIL_STATIC },
@@ -40,7 +49,8 @@ static const struct pcs_python_props versions[] = {
 	  .lineno = PCS_LINENO_TABLE, .owner_cstack = -1, .owner_generator = 1,
 	  .skip_incomplete = true, .gil = PCS_GIL_RUNTIME,
 	  .dict = PCS_DICT_DK_LOG2, .instdict = PCS_INSTDICT_MANAGED_311,
-	  .longs = PCS_LONG_OB_SIZE, .thread_name_attr = "_name" },
+	  .longs = PCS_LONG_OB_SIZE, .strings = PCS_STR_PEP393,
+	  .thread_name_attr = "_name" },
 	// 3.12: shim frames owned by the C stack (gh-100762), per-interpreter
 	// GIL (PEP 684), compact ints (gh-101291), tagged dict-or-values.
 	{ 3, 12, .root = PCS_ROOT_RUNTIME, .frames = PCS_FRAMES_CFRAME,
@@ -48,14 +58,16 @@ static const struct pcs_python_props versions[] = {
 	  .lineno = PCS_LINENO_TABLE, .owner_cstack = 3, .owner_generator = 1,
 	  .skip_incomplete = true, .gil = PCS_GIL_INTERP_POINTER,
 	  .dict = PCS_DICT_DK_LOG2, .instdict = PCS_INSTDICT_MANAGED_312,
-	  .longs = PCS_LONG_LV_TAG, .thread_name_attr = "_name" },
+	  .longs = PCS_LONG_LV_TAG, .strings = PCS_STR_PEP393,
+	  .thread_name_attr = "_name" },
 	// 3.13: _PyCFrame removed (gh-113071), inline values (gh-115776).
 	{ 3, 13, .root = PCS_ROOT_RUNTIME, .frames = PCS_FRAMES_IFRAME,
 	  .instr = PCS_INSTR_POINTER, .linetable = PCS_LINETABLE_LOCATIONS,
 	  .lineno = PCS_LINENO_TABLE, .owner_cstack = 3, .owner_generator = 1,
 	  .skip_incomplete = true, .gil = PCS_GIL_INTERP_POINTER,
 	  .dict = PCS_DICT_DK_LOG2, .instdict = PCS_INSTDICT_INLINE_313,
-	  .longs = PCS_LONG_LV_TAG, .thread_name_attr = "_name" },
+	  .longs = PCS_LONG_LV_TAG, .strings = PCS_STR_PEP393,
+	  .thread_name_attr = "_name" },
 };
 
 const struct pcs_python_props *pcs_python_props_find(unsigned major,

@@ -30,7 +30,7 @@ static int decode(int minor, const uint8_t *t, size_t len, int first, int64_t ad
 		return pcs_linetable_locations(t, len, first, addrq);
 	if (minor == 10)
 		return pcs_linetable_310(t, len, first, addrq);
-	return pcs_linetable_lnotab(t, len, first, addrq);
+	return pcs_linetable_lnotab(t, len, first, addrq, true);
 }
 
 void test_linetable(void)
@@ -56,12 +56,13 @@ void test_linetable(void)
 
 	// A frame that has not started (f_lasti -1) is at its first line.
 	static const uint8_t lnotab[] = { 4, 1, 6, 2 };
-	CHECK_INT(pcs_linetable_lnotab(lnotab, 4, 10, -1), 10);
+	CHECK_INT(pcs_linetable_lnotab(lnotab, 4, 10, -1, true), 10);
 	CHECK_INT(pcs_linetable_310(lnotab, 4, 10, -2), 10);
 	CHECK_INT(pcs_linetable_locations(lnotab, 4, 10, -2), 10);
-	// Negative line increments (3.6+: signed).
+	// Negative line increments (3.6+: signed); 2.7's are unsigned.
 	static const uint8_t back[] = { 2, 5, 2, (uint8_t)-3 };
-	CHECK_INT(pcs_linetable_lnotab(back, 4, 1, 4), 3);
+	CHECK_INT(pcs_linetable_lnotab(back, 4, 1, 4, true), 3);
+	CHECK_INT(pcs_linetable_lnotab(back, 4, 1, 4, false), 259);
 	// 3.10: -128 means no line.
 	static const uint8_t noline[] = { 2, 1, 2, 0x80 };
 	CHECK_INT(pcs_linetable_310(noline, 4, 1, 2), -1);
