@@ -42,6 +42,20 @@ run() {
 	fi
 }
 
+# A single check: one pass or one fail.
+check() {
+	local name=$1
+	shift
+	echo "== $name"
+	if "$@"; then
+		echo "ok - $name"
+		passed=$((passed + 1))
+	else
+		echo "FAIL - $name"
+		failed=$((failed + 1))
+	fi
+}
+
 pythons=()
 pyenv_pythons=()
 if root=$(pyenv root 2>/dev/null); then
@@ -59,6 +73,7 @@ sysdebug=$(ls /usr/bin/python3.*d 2>/dev/null | head -n 1)
 
 make -s tests/unit/unit-tests >/dev/null || exit 1
 run unit tests/unit/unit-tests
+check layout-tables-reproducible tools/gen-layout --check
 run corpus python3 tests/corpus/run.py --tool src/pycore-stacks "${pythons[@]}"
 # Every layout source must give the same, exact stacks: force each one where
 # the build has it (the pyenv builds carry DWARF; 3.13+ debug offsets).
