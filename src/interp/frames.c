@@ -98,14 +98,22 @@ static struct pcs_error *walk_iframes(struct pcs_python *py, pcs_addr_t f,
 		    (err = pcs_read_field(py, f, PCS_F_iframe_previous, &prev)) ||
 		    (err = pcs_read_field(py, f, PCS_F_iframe_owner, &owner)))
 			break;
-		// Shim frames pushed by the C stack are not Python frames.
-		if ((int)owner == props->owner_cstack) {
+		// Frames owned by C (shims, the interpreter's own entry frames)
+		// are not Python frames.
+		if (props->owner_c_first >= 0 && (int)owner >= props->owner_c_first) {
 			f = prev;
 			continue;
 		}
 		if ((err = pcs_read_field(py, f, PCS_F_iframe_executable, &code)) ||
 		    (err = pcs_read_field(py, f, PCS_F_iframe_instr_ptr, &instr)))
 			break;
+		code &= ~props->executable_tag_bits;
+		// A frame without code is a sentinel (3.15's base frame), not a
+		// Python frame.
+		if (!code) {
+			f = prev;
+			continue;
+		}
 		const struct pcs_code_info *ci;
 		if ((err = pcs_code_info(py, code, &ci))) {
 			err = pcs_error_prefix(err, "frame at 0x%" PRIx64, f);

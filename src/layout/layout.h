@@ -159,12 +159,21 @@ struct pcs_python_props {
 	enum pcs_instr_model instr;
 	enum pcs_linetable_model linetable;
 	enum pcs_lineno_model lineno;
-	/** _PyInterpreterFrame.owner value of C-stack shim frames; -1: none. */
-	int owner_cstack;
+	/**
+	 * _PyInterpreterFrame.owner values from this one up mark frames owned
+	 * by C (3.12–3.13 CSTACK; 3.14 INTERPRETER and CSTACK), which are not
+	 * Python frames; -1: none.
+	 */
+	int owner_c_first;
 	/** owner value of generator frames; -1: no owner field. */
 	int owner_generator;
 	/** Frames before their code's _co_firsttraceable are not yet Python's. */
 	bool skip_incomplete;
+	/**
+	 * Tag bits of _PyStackRef to clear from f_executable (3.14+, where it
+	 * is a tagged reference); 0 where it is a plain pointer.
+	 */
+	uint64_t executable_tag_bits;
 	enum pcs_gil_model gil;
 	enum pcs_dict_model dict;
 	enum pcs_instdict_model instdict;

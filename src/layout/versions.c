@@ -13,7 +13,7 @@
 	.dict = PCS_DICT_DK_SIZE,                         \
 	.longs = PCS_LONG_OB_SIZE,                        \
 	.frames = PCS_FRAMES_FRAME_OBJECT,                \
-	.owner_cstack = -1, .owner_generator = -1,        \
+	.owner_c_first = -1, .owner_generator = -1,        \
 	.strings = PCS_STR_PEP393,                        \
 	.thread_name_attr = "_name"
 
@@ -22,7 +22,7 @@ static const struct pcs_python_props versions[] = {
 	// threading's name-mangled Thread.__name.
 	{ 2, 7, .root = PCS_ROOT_INTERP_HEAD, .frames = PCS_FRAMES_FRAME_OBJECT,
 	  .instr = PCS_INSTR_LASTI_BYTES, .linetable = PCS_LINETABLE_LNOTAB_UNSIGNED,
-	  .lineno = PCS_LINENO_IF_TRACED, .owner_cstack = -1, .owner_generator = -1,
+	  .lineno = PCS_LINENO_IF_TRACED, .owner_c_first = -1, .owner_generator = -1,
 	  .gil = PCS_GIL_STATIC, .dict = PCS_DICT_TABLE,
 	  .instdict = PCS_INSTDICT_DICTOFFSET, .longs = PCS_LONG_PY2,
 	  .strings = PCS_STR_PY2, .thread_name_attr = "_Thread__name" },
@@ -46,7 +46,7 @@ static const struct pcs_python_props versions[] = {
 	// location tables (PEP 657), managed dicts.
 	{ 3, 11, .root = PCS_ROOT_RUNTIME, .frames = PCS_FRAMES_CFRAME,
 	  .instr = PCS_INSTR_POINTER, .linetable = PCS_LINETABLE_LOCATIONS,
-	  .lineno = PCS_LINENO_TABLE, .owner_cstack = -1, .owner_generator = 1,
+	  .lineno = PCS_LINENO_TABLE, .owner_c_first = -1, .owner_generator = 1,
 	  .skip_incomplete = true, .gil = PCS_GIL_RUNTIME,
 	  .dict = PCS_DICT_DK_LOG2, .instdict = PCS_INSTDICT_MANAGED_311,
 	  .longs = PCS_LONG_OB_SIZE, .strings = PCS_STR_PEP393,
@@ -55,7 +55,7 @@ static const struct pcs_python_props versions[] = {
 	// GIL (PEP 684), compact ints (gh-101291), tagged dict-or-values.
 	{ 3, 12, .root = PCS_ROOT_RUNTIME, .frames = PCS_FRAMES_CFRAME,
 	  .instr = PCS_INSTR_POINTER, .linetable = PCS_LINETABLE_LOCATIONS,
-	  .lineno = PCS_LINENO_TABLE, .owner_cstack = 3, .owner_generator = 1,
+	  .lineno = PCS_LINENO_TABLE, .owner_c_first = 3, .owner_generator = 1,
 	  .skip_incomplete = true, .gil = PCS_GIL_INTERP_POINTER,
 	  .dict = PCS_DICT_DK_LOG2, .instdict = PCS_INSTDICT_MANAGED_312,
 	  .longs = PCS_LONG_LV_TAG, .strings = PCS_STR_PEP393,
@@ -63,7 +63,7 @@ static const struct pcs_python_props versions[] = {
 	// 3.13: _PyCFrame removed (gh-113071), inline values (gh-115776).
 	{ 3, 13, .root = PCS_ROOT_RUNTIME, .frames = PCS_FRAMES_IFRAME,
 	  .instr = PCS_INSTR_POINTER, .linetable = PCS_LINETABLE_LOCATIONS,
-	  .lineno = PCS_LINENO_TABLE, .owner_cstack = 3, .owner_generator = 1,
+	  .lineno = PCS_LINENO_TABLE, .owner_c_first = 3, .owner_generator = 1,
 	  .skip_incomplete = true, .gil = PCS_GIL_INTERP_POINTER,
 	  .dict = PCS_DICT_DK_LOG2, .instdict = PCS_INSTDICT_INLINE_313,
 	  .longs = PCS_LONG_LV_TAG, .strings = PCS_STR_PEP393,
