@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # SPDX-License-Identifier: MIT
 # Shared by tools/provision-*.sh; sourced, not run.
 #

@@ -35,8 +35,9 @@
 #   version3.14 V, version3.15 V          platform.python_version()
 #   sid-root PATH                         the extracted tree
 set -euo pipefail
+# shellcheck disable=SC2034  # used by provision-common.sh
 PCS_LOG_PREFIX=provision-sid
-# shellcheck source=provision-common.sh
+# shellcheck source=tools/provision-common.sh
 . "$(dirname "$0")/provision-common.sh"
 
 VERSIONS="3.14 3.15"

@@ -20,8 +20,9 @@
 #
 # Prints, one per line: stripped-X.Y PATH ... then stripped-all-X.Y PATH ...
 set -euo pipefail
+# shellcheck disable=SC2034  # used by provision-common.sh
 PCS_LOG_PREFIX=provision-stripped
-# shellcheck source=provision-common.sh
+# shellcheck source=tools/provision-common.sh
 . "$(dirname "$0")/provision-common.sh"
 
 STRIP_ALL_VERSIONS=${PCS_STRIP_ALL_VERSIONS:-"3.6 3.12"}
@@ -30,7 +31,9 @@ pcs_need strip binutils
 pcs_need readelf binutils
 pcs_need patchelf patchelf
 root=$(pyenv root 2>/dev/null) || root=${PYENV_ROOT:-}
-[ -n "$root" ] && [ -d "$root/versions" ] || pcs_die "no pyenv (pyenv root) found"
+if [ -z "$root" ] || [ ! -d "$root/versions" ]; then
+	pcs_die "no pyenv (pyenv root) found"
+fi
 
 pcs_lock stripped
 
@@ -38,10 +41,10 @@ pcs_lock stripped
 make_copy() {
 	local src=$1 m=$2 dest=$3 flag=$4
 	local exe=$src/bin/python$m
-	local libs
-	libs=$(ls "$src"/lib/libpython"$m"*.so.1.0 2>/dev/null || true)
-	[ -n "$libs" ] || { pcs_log "$src: no lib/libpython$m*.so.1.0 (not a shared build), skipped"; return 1; }
-	local sig="$flag $(pcs_file_sig "$exe" $libs "$src/lib/python$m/lib-dynload"/*.so)"
+	local libs=("$src"/lib/libpython"$m"*.so.1.0)
+	[ -f "${libs[0]}" ] || { pcs_log "$src: no lib/libpython$m*.so.1.0 (not a shared build), skipped"; return 1; }
+	local sig
+	sig="$flag $(pcs_file_sig "$exe" "${libs[@]}" "$src/lib/python$m/lib-dynload"/*.so)"
 	if pcs_stamp_ok "$dest/.stamp" "$sig" && [ -x "$dest/bin/python$m" ]; then
 		return 0
 	fi
@@ -49,7 +52,7 @@ make_copy() {
 	local tmp=$dest.tmp
 	rm -rf "$tmp" && mkdir -p "$tmp/bin" "$tmp/lib/python$m/lib-dynload"
 	cp -p "$exe" "$tmp/bin/"
-	cp -p $libs "$tmp/lib/"
+	cp -p "${libs[@]}" "$tmp/lib/"
 	# The stdlib: symlinks to the original's entries; lib-dynload copied.
 	local entry
 	for entry in "$src/lib/python$m"/* "$src/lib/python$m"/.[!.]*; do
@@ -65,6 +68,7 @@ make_copy() {
 	done
 	# $ORIGIN/../lib is shorter than the original absolute RUNPATH: patchelf
 	# rewrites the string in place and moves nothing.
+	# shellcheck disable=SC2016  # $ORIGIN is for the loader
 	patchelf --set-rpath '$ORIGIN/../lib' "$tmp/bin/python$m" || pcs_die "patchelf $tmp/bin/python$m failed"
 	# Checks: no DWARF anywhere; no .symtab after --strip-all; the copy runs
 	# on its own stripped libpython and stdlib.
