@@ -39,6 +39,7 @@ struct options {
 	const char *executable;
 	enum format format;
 	enum pcs_layout_source layout_source;
+	const char *debug_dir;
 };
 
 static const char usage_text[] =
@@ -56,6 +57,8 @@ static const char help_text[] =
 	"  -f, --format FORMAT    text (default) or json (see OUTPUT.md)\n"
 	"      --layout-source S  where struct offsets come from: auto (default),\n"
 	"                         dwarf, debug-offsets, builtin\n"
+	"      --debug-dir DIR    look for separate debug info in DIR (laid out\n"
+	"                         like /usr/lib/debug) before the standard places\n"
 	"  -h, --help             show this help\n"
 	"      --version          show the version\n"
 	"\n"
@@ -74,11 +77,12 @@ static int usage_error(const char *fmt, const char *arg)
 // Returns -1 to go on, else the exit status.
 static int parse_options(int argc, char **argv, struct options *opts)
 {
-	enum { OPT_VERSION = 256, OPT_LAYOUT_SOURCE };
+	enum { OPT_VERSION = 256, OPT_LAYOUT_SOURCE, OPT_DEBUG_DIR };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "layout-source", required_argument, NULL, OPT_LAYOUT_SOURCE },
+		{ "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ 0 },
@@ -108,6 +112,9 @@ static int parse_options(int argc, char **argv, struct options *opts)
 		case OPT_LAYOUT_SOURCE:
 			if (!pcs_layout_source_parse(optarg, &opts->layout_source))
 				return usage_error("unknown layout source '%s'", optarg);
+			break;
+		case OPT_DEBUG_DIR:
+			opts->debug_dir = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -168,7 +175,7 @@ static struct pcs_error *snapshot_target(struct pcs_target *t,
 	struct pcs_symbols *syms = NULL;
 	struct pcs_layout *layout = NULL;
 	struct pcs_python *py = NULL;
-	struct pcs_error *err = pcs_symbols_create(t, &syms);
+	struct pcs_error *err = pcs_symbols_create(t, opts->debug_dir, &syms);
 	if (!err)
 		err = pcs_layout_select(t, syms, opts->layout_source, &layout);
 	if (!err)

@@ -61,7 +61,9 @@ static struct pcs_error *read_code(struct pcs_python *py, pcs_addr_t code,
 	if (pcs_layout_has(l, PCS_F_code_co_qualname) &&
 	    (err = pcs_read_field(py, code, PCS_F_code_co_qualname, &qualname)))
 		return err;
-	if (l->props.skip_incomplete &&
+	// Without it (debug offsets alone do not give it) only frames owned
+	// by C are skipped, as CPython's own remote unwinder does.
+	if (l->props.skip_incomplete && pcs_layout_has(l, PCS_F_code__co_firsttraceable) &&
 	    (err = pcs_read_field_signed(py, code, PCS_F_code__co_firsttraceable,
 					 &firsttraceable)))
 		return err;

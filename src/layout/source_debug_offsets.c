@@ -100,6 +100,113 @@ static const struct entry offsets_313[] = {
 	{ ENTRY_COMPACT_FROM_ASCII, 560, 0, PCS_S_compactunicode, 0, 0, 560 },
 };
 
+// CPython 3.14 (760 bytes): 3.13's fields plus threads_main, tlbc and
+// stackpointer fields, set, gen and debugger groups. Positions from the
+// DWARF of Debian's 3.14.10.
+static const struct entry offsets_314[] = {
+	SIZE(runtime, 24),
+	FIELD(runtime, interpreters_head, 40, 8, 24),
+	SIZE(interp, 48),
+	FIELD(interp, id, 56, 8, 48),
+	FIELD(interp, next, 64, 8, 48),
+	FIELD(interp, threads_head, 72, 8, 48),
+	FIELD(interp, modules, 96, 8, 48),
+	FIELD(interp, ceval_gil, 120, 8, 48),
+	REBASED(gil, locked, 144, 128, 4, 48),
+	REBASED(gil, last_holder, 152, 128, 8, 48),
+	SIZE(tstate, 176),
+	FIELD(tstate, next, 192, 8, 176),
+	FIELD(tstate, interp, 200, 8, 176),
+	FIELD(tstate, current_frame, 208, 8, 176),
+	FIELD(tstate, thread_id, 216, 8, 176),
+	FIELD(tstate, native_thread_id, 224, 8, 176),
+	SIZE(iframe, 248),
+	FIELD(iframe, previous, 256, 8, 248),
+	FIELD(iframe, executable, 264, 8, 248),
+	FIELD(iframe, instr_ptr, 272, 8, 248),
+	FIELD(iframe, owner, 288, 1, 248),
+	SIZE(code, 312),
+	FIELD(code, co_filename, 320, 8, 312),
+	FIELD(code, co_name, 328, 8, 312),
+	FIELD(code, co_qualname, 336, 8, 312),
+	FIELD(code, co_linetable, 344, 8, 312),
+	FIELD(code, co_firstlineno, 352, 4, 312),
+	FIELD(code, co_code_adaptive, 384, 2, 312),
+	SIZE(object, 400),
+	FIELD(object, ob_type, 408, 8, 400),
+	SIZE(type, 416),
+	FIELD(type, tp_flags, 440, 8, 416),
+	SIZE(dict, 528),
+	FIELD(dict, ma_keys, 536, 8, 528),
+	FIELD(dict, ma_values, 544, 8, 528),
+	SIZE(long, 568),
+	FIELD(long, lv_tag, 576, 8, 568),
+	FIELD(long, ob_digit, 584, 4, 568),
+	SIZE(bytes, 592),
+	FIELD(varobject, ob_size, 600, 8, 592),
+	FIELD(bytes, ob_sval, 608, 1, 592),
+	FIELD(asciiobject, state, 624, 4, 616),
+	FIELD(asciiobject, length, 632, 8, 616),
+	SIZE(asciiobject, 640),
+	{ ENTRY_COMPACT_FROM_ASCII, 640, 0, PCS_S_compactunicode, 0, 0, 640 },
+};
+
+// CPython 3.15 (888 bytes): the thread state gains base_frame and profiling
+// fields, the type object tp_basicsize/tp_dictoffset, a heap-type group, and
+// the str group sizeof(PyCompactUnicodeObject). Positions from the DWARF of
+// Debian's 3.15.2.
+static const struct entry offsets_315[] = {
+	SIZE(runtime, 24),
+	FIELD(runtime, interpreters_head, 40, 8, 24),
+	SIZE(interp, 48),
+	FIELD(interp, id, 56, 8, 48),
+	FIELD(interp, next, 64, 8, 48),
+	FIELD(interp, threads_head, 72, 8, 48),
+	FIELD(interp, modules, 96, 8, 48),
+	FIELD(interp, ceval_gil, 120, 8, 48),
+	REBASED(gil, locked, 144, 128, 4, 48),
+	REBASED(gil, last_holder, 152, 128, 8, 48),
+	SIZE(tstate, 176),
+	FIELD(tstate, next, 192, 8, 176),
+	FIELD(tstate, interp, 200, 8, 176),
+	FIELD(tstate, current_frame, 208, 8, 176),
+	FIELD(tstate, thread_id, 240, 8, 176),
+	FIELD(tstate, native_thread_id, 248, 8, 176),
+	SIZE(iframe, 312),
+	FIELD(iframe, previous, 320, 8, 312),
+	FIELD(iframe, executable, 328, 8, 312),
+	FIELD(iframe, instr_ptr, 336, 8, 312),
+	FIELD(iframe, owner, 352, 1, 312),
+	SIZE(code, 376),
+	FIELD(code, co_filename, 384, 8, 376),
+	FIELD(code, co_name, 392, 8, 376),
+	FIELD(code, co_qualname, 400, 8, 376),
+	FIELD(code, co_linetable, 408, 8, 376),
+	FIELD(code, co_firstlineno, 416, 4, 376),
+	FIELD(code, co_code_adaptive, 448, 2, 376),
+	SIZE(object, 464),
+	FIELD(object, ob_type, 472, 8, 464),
+	SIZE(type, 480),
+	FIELD(type, tp_flags, 504, 8, 480),
+	FIELD(type, tp_basicsize, 512, 8, 480),
+	FIELD(type, tp_dictoffset, 520, 8, 480),
+	SIZE(heaptype, 528),
+	FIELD(heaptype, ht_cached_keys, 536, 8, 528),
+	SIZE(dict, 624),
+	FIELD(dict, ma_keys, 632, 8, 624),
+	FIELD(dict, ma_values, 640, 8, 624),
+	SIZE(long, 664),
+	FIELD(long, lv_tag, 672, 8, 664),
+	FIELD(long, ob_digit, 680, 4, 664),
+	SIZE(bytes, 688),
+	FIELD(varobject, ob_size, 696, 8, 688),
+	FIELD(bytes, ob_sval, 704, 1, 688),
+	FIELD(asciiobject, state, 720, 4, 712),
+	FIELD(asciiobject, length, 728, 8, 712),
+	SIZE(asciiobject, 736),
+	SIZE(compactunicode, 744),
+};
+
 static const struct {
 	unsigned major, minor;
 	uint64_t struct_size;
@@ -107,6 +214,8 @@ static const struct {
 	size_t count;
 } descriptions[] = {
 	{ 3, 13, 584, offsets_313, sizeof(offsets_313) / sizeof(offsets_313[0]) },
+	{ 3, 14, 760, offsets_314, sizeof(offsets_314) / sizeof(offsets_314[0]) },
+	{ 3, 15, 888, offsets_315, sizeof(offsets_315) / sizeof(offsets_315[0]) },
 };
 
 static uint64_t word(const unsigned char *buf, size_t pos)
@@ -143,9 +252,21 @@ struct pcs_error *pcs_layout_from_debug_offsets(struct pcs_target *t,
 					"debug offsets are for version 0x%" PRIx64
 					", not 0x%x", word(buf, 8), l->version_hex);
 
-	// What the offsets do not cover (dict internals, instance layout)
-	// comes from the table, where there is one for this build.
-	if (l->debug_build || pcs_layout_from_table(major, minor, l, NULL)) {
+	// What the offsets do not cover (dict internals, instance layout,
+	// _co_firsttraceable) comes from the committed table for a release
+	// build, or from DWARF when there is some (debug builds).
+	Dwarf *dw = pcs_symbols_python_dwarf(s);
+	struct pcs_error *under = l->debug_build
+		? pcs_error_create(PCS_ERROR_LOOKUP, "no table for debug builds")
+		: pcs_layout_from_table(major, minor, l, NULL);
+	if (under && dw) {
+		pcs_error_destroy(under);
+		under = pcs_layout_from_dwarf(dw, l);
+	}
+	if (under == &pcs_enomem)
+		return under;
+	if (under) {
+		pcs_error_destroy(under);
 		memset(l->struct_size, 0, sizeof(l->struct_size));
 		memset(l->width, 0, sizeof(l->width));
 		for (size_t f = 0; f < PCS_NUM_FIELDS; f++)

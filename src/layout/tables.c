@@ -62,6 +62,16 @@ static void table_3_13(struct pcs_layout *l, const char **from)
 #include "layout/tables/cpython-3.13.inc"
 }
 
+static void table_3_14(struct pcs_layout *l, const char **from)
+{
+#include "layout/tables/cpython-3.14.inc"
+}
+
+static void table_3_15(struct pcs_layout *l, const char **from)
+{
+#include "layout/tables/cpython-3.15.inc"
+}
+
 static const struct {
 	unsigned major, minor;
 	void (*fill)(struct pcs_layout *l, const char **from);
@@ -75,6 +85,8 @@ static const struct {
 	{ 3, 11, table_3_11 },
 	{ 3, 12, table_3_12 },
 	{ 3, 13, table_3_13 },
+	{ 3, 14, table_3_14 },
+	{ 3, 15, table_3_15 },
 };
 
 struct pcs_error *pcs_layout_from_table(unsigned major, unsigned minor,

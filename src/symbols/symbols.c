@@ -3,6 +3,7 @@
 
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <gelf.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,9 @@
 
 struct pcs_symbols {
 	struct pcs_target *target;
+	// libdwfl keeps pointers to both for the session's lifetime.
+	Dwfl_Callbacks callbacks;
+	char *debuginfo_path;
 	Dwfl *dwfl;
 	Elf *core_elf;
 	Dwfl_Module *python;
@@ -24,20 +28,6 @@ struct pcs_symbols {
 // CPython defines this in every version we read (2.7 to 3.15); an
 // executable that merely links against libpython has it undefined.
 static const char interpreter_marker[] = "Py_IsInitialized";
-
-static char *debuginfo_path;
-
-static const Dwfl_Callbacks core_callbacks = {
-	.find_elf = dwfl_build_id_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
-	.debuginfo_path = &debuginfo_path,
-};
-
-static const Dwfl_Callbacks proc_callbacks = {
-	.find_elf = dwfl_linux_proc_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
-	.debuginfo_path = &debuginfo_path,
-};
 
 static struct pcs_error *dwfl_error(const char *what)
 {
@@ -101,8 +91,14 @@ static int find_python(Dwfl_Module *mod, void **userdata, const char *name,
 static struct pcs_error *report(struct pcs_symbols *s)
 {
 	struct pcs_target *t = s->target;
-	if (pcs_target_kind(t) == PCS_TARGET_CORE) {
-		s->dwfl = dwfl_begin(&core_callbacks);
+	bool core = pcs_target_kind(t) == PCS_TARGET_CORE;
+	s->callbacks = (Dwfl_Callbacks){
+		.find_elf = core ? dwfl_build_id_find_elf : dwfl_linux_proc_find_elf,
+		.find_debuginfo = dwfl_standard_find_debuginfo,
+		.debuginfo_path = &s->debuginfo_path,
+	};
+	if (core) {
+		s->dwfl = dwfl_begin(&s->callbacks);
 		if (!s->dwfl)
 			return dwfl_error("dwfl_begin");
 		elf_version(EV_CURRENT);
@@ -116,7 +112,7 @@ static struct pcs_error *report(struct pcs_symbols *s)
 		if (r < 0)
 			return dwfl_error("cannot read the modules of the core");
 	} else {
-		s->dwfl = dwfl_begin(&proc_callbacks);
+		s->dwfl = dwfl_begin(&s->callbacks);
 		if (!s->dwfl)
 			return dwfl_error("dwfl_begin");
 		dwfl_report_begin(s->dwfl);
@@ -130,13 +126,20 @@ static struct pcs_error *report(struct pcs_symbols *s)
 	return NULL;
 }
 
-struct pcs_error *pcs_symbols_create(struct pcs_target *t,
+struct pcs_error *pcs_symbols_create(struct pcs_target *t, const char *debug_dir,
 				     struct pcs_symbols **ret)
 {
 	struct pcs_symbols *s = calloc(1, sizeof(*s));
 	if (!s)
 		return &pcs_enomem;
 	s->target = t;
+	// libdwfl's own default, with the user's directory searched first:
+	// "" is the file's directory, ".debug" beside it, then the tree.
+	if (debug_dir && asprintf(&s->debuginfo_path, ":.debug:%s:/usr/lib/debug",
+				  debug_dir) < 0) {
+		free(s);
+		return &pcs_enomem;
+	}
 	struct pcs_error *err = report(s);
 	if (!err) {
 		struct find_arg fa = { 0 };
@@ -175,6 +178,7 @@ void pcs_symbols_destroy(struct pcs_symbols *s)
 		dwfl_end(s->dwfl);
 	if (s->core_elf)
 		elf_end(s->core_elf);
+	free(s->debuginfo_path);
 	free(s);
 }
 

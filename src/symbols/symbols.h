@@ -25,12 +25,15 @@ struct pcs_symbols;
 typedef struct Dwarf Dwarf;
 
 /**
- * Report the target's modules and find the interpreter's module.
+ * Report the target's modules and find the interpreter's module. Debug
+ * information is looked up the standard way (beside each file, its .debug
+ * directory, /usr/lib/debug by build-id), in @p debug_dir first if not NULL
+ * (a tree laid out like /usr/lib/debug).
  * Errors: PCS_ERROR_NOT_PYTHON when no module defines CPython's symbols;
  * PCS_ERROR_ELFUTILS when libdwfl cannot read the target at all.
  * @p t must outlive the result.
  */
-struct pcs_error *pcs_symbols_create(struct pcs_target *t,
+struct pcs_error *pcs_symbols_create(struct pcs_target *t, const char *debug_dir,
 				     struct pcs_symbols **ret);
 
 /** Free everything. NULL is a no-op. */
