@@ -56,7 +56,8 @@ check() {
 	fi
 }
 
-pythons=()
+# The interpreter matrix (../shared/spec/MATRIX.md), each row as a list of
+# --python arguments for the corpus harness.
 pyenv_pythons=()
 if root=$(pyenv root 2>/dev/null); then
 	for v in "$root"/versions/2.7.* "$root"/versions/3.*; do
@@ -64,28 +65,57 @@ if root=$(pyenv root 2>/dev/null); then
 		[ -x "$v/bin/python$m" ] && pyenv_pythons+=(--python "$v/bin/python$m")
 	done
 fi
-pythons+=("${pyenv_pythons[@]}")
-# The system python3 (Debian: statically linked, DWARF from its -dbg package)
-# and that package's debug build (Py_DEBUG: other struct layouts).
-[ -x /usr/bin/python3 ] && pythons+=(--python /usr/bin/python3)
+# The system python3 (Debian: stripped, libpython linked in, DWARF from its
+# -dbg package) and that package's debug build (Py_DEBUG: other layouts).
+system_pythons=()
+[ -x /usr/bin/python3 ] && system_pythons+=(--python /usr/bin/python3)
 sysdebug=$(ls /usr/bin/python3.*d 2>/dev/null | head -n 1)
-[ -n "$sysdebug" ] && pythons+=(--python "$sysdebug")
+[ -n "$sysdebug" ] && system_pythons+=(--python "$sysdebug")
+# The pyenv builds without DWARF (strip -g), and two without any symbols.
+stripped_pythons=()
+while read -r key value; do
+	stripped_pythons+=(--python "$value")
+done < <(tools/provision-stripped.sh | grep -E '^stripped')
+# Debian sid's 3.14 and 3.15 (stripped, static; DWARF in their -dbg
+# packages, kept out of the default search) and their debug builds.
+sid_pythons=()
+sid_release=()
+sid_debug_dir=""
+while read -r key value; do
+	case "$key" in
+	python3.1[0-9]) sid_pythons+=(--python "$value"); sid_release+=(--python "$value") ;;
+	python3.1[0-9]d) sid_pythons+=(--python "$value") ;;
+	debug-root) sid_debug_dir=$value ;;
+	esac
+done < <(tools/provision-sid.sh)
 
 make -s tests/unit/unit-tests >/dev/null || exit 1
 run unit tests/unit/unit-tests
 check layout-tables-reproducible tools/gen-layout --check
-run corpus python3 tests/corpus/run.py --tool src/pycore-stacks "${pythons[@]}"
+corpus() {
+	local name=$1
+	shift
+	run "$name" python3 tests/corpus/run.py --tool src/pycore-stacks "$@"
+}
+corpus corpus "${pyenv_pythons[@]}" "${system_pythons[@]}" "${stripped_pythons[@]}"
+# gdb 13's gcore writes zero pages at the top of thread stacks of sid's newer
+# glibc: the kernel writes their cores.
+corpus corpus-sid --core-writer kernel "${sid_release[@]}"
+corpus corpus-sid-debug --core-writer kernel "${sid_pythons[@]}" \
+	--tool-arg=--debug-dir="$sid_debug_dir" --scenario threads_blocking \
+	--scenario deep_recursion --scenario unicode_names
 # Every layout source must give the same, exact stacks: force each one where
-# the build has it (the pyenv builds carry DWARF; 3.13+ debug offsets).
-run corpus-layouts python3 tests/corpus/run.py --tool src/pycore-stacks \
-	"${pyenv_pythons[@]}" --python /usr/bin/python3 \
+# the build has it.
+corpus corpus-layouts "${pyenv_pythons[@]}" --python /usr/bin/python3 \
 	--layout-source dwarf --layout-source builtin
 debug_offsets_pythons=()
 for p in "${pyenv_pythons[@]}"; do
 	case "$p" in */python3.1[3-9]) debug_offsets_pythons+=(--python "$p") ;; esac
 done
-run corpus-debug-offsets python3 tests/corpus/run.py --tool src/pycore-stacks \
-	"${debug_offsets_pythons[@]}" --layout-source debug-offsets
+corpus corpus-layouts-3.13 "${debug_offsets_pythons[@]}" --layout-source debug-offsets
+corpus corpus-layouts-sid --core-writer kernel "${sid_release[@]}" \
+	--tool-arg=--debug-dir="$sid_debug_dir" \
+	--layout-source debug-offsets --layout-source dwarf --layout-source builtin
 run bad-input python3 tests/corpus/bad_input.py --tool src/pycore-stacks
 run live-safety python3 tests/live/safety.py --tool src/pycore-stacks
 

@@ -727,9 +727,6 @@ def plan(pythons, scenarios, options):
     else:
         modes = {'live': ['live'], 'core': ['core'],
                  'both': ['core', 'live']}[options.mode]
-        if options.core_writer == 'kernel':
-            # The kernel writes a core as the process dies: live first.
-            modes = sorted(modes, key=lambda m: m != 'live')
     units = []
     for python in pythons:
         for index, scenario in enumerate(scenarios):
@@ -740,6 +737,9 @@ def plan(pythons, scenarios, options):
                 unit_modes = [m if m == 'truth' else '%s@%s' % (m, source)
                               for source in options.layout_source
                               for m in unit_modes]
+            if options.core_writer == 'kernel':
+                # The kernel writes a core as the process dies: live first.
+                unit_modes.sort(key=lambda m: m.split('@')[0] != 'live')
             unit = Unit(python, scenario, unit_modes)
             if options.k:
                 unit.modes = [m for m in unit.modes
