@@ -17,6 +17,15 @@
 	.strings = PCS_STR_PEP393,                        \
 	.thread_name_attr = "_name"
 
+#define COMMON_314_UP                                                      \
+	.root = PCS_ROOT_RUNTIME, .frames = PCS_FRAMES_IFRAME,             \
+	.instr = PCS_INSTR_POINTER, .linetable = PCS_LINETABLE_LOCATIONS,  \
+	.lineno = PCS_LINENO_TABLE, .owner_c_first = 3, .owner_generator = 1, \
+	.skip_incomplete = true, .executable_tag_bits = 3,                 \
+	.gil = PCS_GIL_INTERP_POINTER, .dict = PCS_DICT_DK_LOG2,           \
+	.instdict = PCS_INSTDICT_INLINE_313, .longs = PCS_LONG_LV_TAG,     \
+	.strings = PCS_STR_PEP393, .thread_name_attr = "_name"
+
 static const struct pcs_python_props versions[] = {
 	// 2.7: byte-string names, unsigned lnotab increments, old dicts,
 	// threading's name-mangled Thread.__name.
@@ -70,21 +79,10 @@ static const struct pcs_python_props versions[] = {
 	  .thread_name_attr = "_name" },
 	// 3.14: f_executable is a tagged _PyStackRef (gh-118926); frames
 	// owned by the interpreter itself join the C-stack ones (owner 3, 4).
-	{ 3, 14, .root = PCS_ROOT_RUNTIME, .frames = PCS_FRAMES_IFRAME,
-	  .instr = PCS_INSTR_POINTER, .linetable = PCS_LINETABLE_LOCATIONS,
-	  .lineno = PCS_LINENO_TABLE, .owner_c_first = 3, .owner_generator = 1,
-	  .skip_incomplete = true, .executable_tag_bits = 3,
-	  .gil = PCS_GIL_INTERP_POINTER, .dict = PCS_DICT_DK_LOG2,
-	  .instdict = PCS_INSTDICT_INLINE_313, .longs = PCS_LONG_LV_TAG,
-	  .strings = PCS_STR_PEP393, .thread_name_attr = "_name" },
-	// 3.15: a code-less base frame ends every thread's chain (owner 4).
-	{ 3, 15, .root = PCS_ROOT_RUNTIME, .frames = PCS_FRAMES_IFRAME,
-	  .instr = PCS_INSTR_POINTER, .linetable = PCS_LINETABLE_LOCATIONS,
-	  .lineno = PCS_LINENO_TABLE, .owner_c_first = 3, .owner_generator = 1,
-	  .skip_incomplete = true, .executable_tag_bits = 3,
-	  .gil = PCS_GIL_INTERP_POINTER, .dict = PCS_DICT_DK_LOG2,
-	  .instdict = PCS_INSTDICT_INLINE_313, .longs = PCS_LONG_LV_TAG,
-	  .strings = PCS_STR_PEP393, .thread_name_attr = "_name" },
+	{ 3, 14, COMMON_314_UP },
+	// 3.15: a code-less base frame ends every thread's chain (owner 4);
+	// everything else that differs is in its debug offsets.
+	{ 3, 15, COMMON_314_UP },
 };
 
 const struct pcs_python_props *pcs_python_props_find(unsigned major,
