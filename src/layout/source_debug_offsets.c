@@ -287,14 +287,12 @@ struct pcs_error *pcs_layout_from_debug_offsets(struct pcs_target *t,
 			l->struct_size[e->st] = v + 16;
 			break;
 		case ENTRY_FIELD_REBASED: {
+			// Both the field and its base are inside the struct that
+			// holds them, the field after the base.
 			uint64_t base = word(buf, e->base_pos);
-			if (v < base)
-				return pcs_error_create(PCS_ERROR_BAD_DATA,
-							"debug offsets: field at +%u "
-							"before its base", e->pos);
-			v -= base;
-			if (v > MAX_STRUCT_SIZE)
+			if (v > size || e->width > size - v || base > v || v % e->width)
 				goto bad;
+			v -= base;
 			l->offset[e->field] = (int64_t)v;
 			l->width[e->field] = e->width;
 			break;
