@@ -249,6 +249,16 @@ struct pcs_error *pcs_layout_from_debug_offsets(struct pcs_target *t,
 						struct pcs_layout *layout);
 
 /**
+ * Apply the _Py_DebugOffsets in @p buf (@p len bytes read from _PyRuntime)
+ * over @p layout, whose version_hex says which description to use. Nothing
+ * in @p buf is trusted: PCS_ERROR_LOOKUP without the cookie,
+ * PCS_ERROR_BAD_DATA for another version or any offset outside its struct.
+ * On error @p layout may be partly written.
+ */
+struct pcs_error *pcs_debug_offsets_apply(const unsigned char *buf, size_t len,
+					  struct pcs_layout *layout);
+
+/**
  * Fill @p layout from the committed table for @p major.@p minor
  * (layout/tables.c). PCS_ERROR_LOOKUP if there is none. @p built_from,
  * if not NULL, receives the version the table was generated from.

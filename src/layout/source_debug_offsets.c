@@ -225,13 +225,9 @@ static uint64_t word(const unsigned char *buf, size_t pos)
 	return v;
 }
 
-struct pcs_error *pcs_layout_from_debug_offsets(struct pcs_target *t,
-						struct pcs_symbols *s,
-						struct pcs_layout *l)
+struct pcs_error *pcs_debug_offsets_apply(const unsigned char *buf, size_t len,
+					  struct pcs_layout *l)
 {
-	pcs_addr_t runtime;
-	if (!pcs_symbols_python_runtime(s, &runtime))
-		return pcs_error_create(PCS_ERROR_LOOKUP, "no _PyRuntime");
 	unsigned major = l->version_hex >> 24, minor = (l->version_hex >> 16) & 0xff;
 	size_t d = 0, nd = sizeof(descriptions) / sizeof(descriptions[0]);
 	while (d < nd && (descriptions[d].major != major || descriptions[d].minor != minor))
@@ -240,38 +236,12 @@ struct pcs_error *pcs_layout_from_debug_offsets(struct pcs_target *t,
 		return pcs_error_create(PCS_ERROR_LOOKUP,
 					"CPython %u.%u has no debug offsets we can read",
 					major, minor);
-	unsigned char buf[MAX_DEBUG_OFFSETS];
-	struct pcs_error *err = pcs_target_read(t, runtime, buf,
-						(size_t)descriptions[d].struct_size);
-	if (err)
-		return err;
-	if (memcmp(buf, "xdebugpy", 8) != 0)
+	if (len < descriptions[d].struct_size || memcmp(buf, "xdebugpy", 8) != 0)
 		return pcs_error_create(PCS_ERROR_LOOKUP, "no debug offsets cookie");
 	if ((uint32_t)word(buf, 8) != l->version_hex)
 		return pcs_error_create(PCS_ERROR_BAD_DATA,
 					"debug offsets are for version 0x%" PRIx64
 					", not 0x%x", word(buf, 8), l->version_hex);
-
-	// What the offsets do not cover (dict internals, instance layout,
-	// _co_firsttraceable) comes from the committed table for a release
-	// build, or from DWARF when there is some (debug builds).
-	Dwarf *dw = pcs_symbols_python_dwarf(s);
-	struct pcs_error *under = l->debug_build
-		? pcs_error_create(PCS_ERROR_LOOKUP, "no table for debug builds")
-		: pcs_layout_from_table(major, minor, l, NULL);
-	if (under && dw) {
-		pcs_error_destroy(under);
-		under = pcs_layout_from_dwarf(dw, l);
-	}
-	if (under == &pcs_enomem)
-		return under;
-	if (under) {
-		pcs_error_destroy(under);
-		memset(l->struct_size, 0, sizeof(l->struct_size));
-		memset(l->width, 0, sizeof(l->width));
-		for (size_t f = 0; f < PCS_NUM_FIELDS; f++)
-			l->offset[f] = PCS_OFFSET_ABSENT;
-	}
 	for (size_t i = 0; i < descriptions[d].count; i++) {
 		const struct entry *e = &descriptions[d].entries[i];
 		uint64_t size = word(buf, e->size_pos), v = word(buf, e->pos);
@@ -292,8 +262,7 @@ struct pcs_error *pcs_layout_from_debug_offsets(struct pcs_target *t,
 			uint64_t base = word(buf, e->base_pos);
 			if (v > size || e->width > size - v || base > v || v % e->width)
 				goto bad;
-			v -= base;
-			l->offset[e->field] = (int64_t)v;
+			l->offset[e->field] = (int64_t)(v - base);
 			l->width[e->field] = e->width;
 			break;
 		}
@@ -313,4 +282,44 @@ bad:
 	}
 	l->source = PCS_LAYOUT_DEBUG_OFFSETS;
 	return NULL;
+}
+
+struct pcs_error *pcs_layout_from_debug_offsets(struct pcs_target *t,
+						struct pcs_symbols *s,
+						struct pcs_layout *l)
+{
+	pcs_addr_t runtime;
+	if (!pcs_symbols_python_runtime(s, &runtime))
+		return pcs_error_create(PCS_ERROR_LOOKUP, "no _PyRuntime");
+	unsigned char buf[MAX_DEBUG_OFFSETS];
+	struct pcs_error *err = pcs_target_read(t, runtime, buf, sizeof(buf));
+	if (err)
+		return err;
+	// Check them before anything else is done with them.
+	struct pcs_layout scratch = *l;
+	if ((err = pcs_debug_offsets_apply(buf, sizeof(buf), &scratch)))
+		return err;
+
+	// What the offsets do not cover (dict internals, instance layout,
+	// _co_firsttraceable) comes from the committed table for a release
+	// build, or from DWARF when there is some (debug builds).
+	unsigned major = l->version_hex >> 24, minor = (l->version_hex >> 16) & 0xff;
+	Dwarf *dw = pcs_symbols_python_dwarf(s);
+	struct pcs_error *under = l->debug_build
+		? pcs_error_create(PCS_ERROR_LOOKUP, "no table for debug builds")
+		: pcs_layout_from_table(major, minor, l, NULL);
+	if (under && dw) {
+		pcs_error_destroy(under);
+		under = pcs_layout_from_dwarf(dw, l);
+	}
+	if (under == &pcs_enomem)
+		return under;
+	if (under) {
+		pcs_error_destroy(under);
+		memset(l->struct_size, 0, sizeof(l->struct_size));
+		memset(l->width, 0, sizeof(l->width));
+		for (size_t f = 0; f < PCS_NUM_FIELDS; f++)
+			l->offset[f] = PCS_OFFSET_ABSENT;
+	}
+	return pcs_debug_offsets_apply(buf, sizeof(buf), l);
 }

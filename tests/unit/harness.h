@@ -38,5 +38,6 @@ extern struct test_state test_state;
 void test_linetable(void);
 void test_strbuf(void);
 void test_core(void);
+void test_debug_offsets(void);
 
 #endif

@@ -12,6 +12,7 @@ static const struct {
 	{ "linetable", test_linetable },
 	{ "strbuf", test_strbuf },
 	{ "core", test_core },
+	{ "debug-offsets", test_debug_offsets },
 };
 
 int main(void)
