@@ -116,6 +116,7 @@ corpus corpus-layouts-3.13 "${debug_offsets_pythons[@]}" --layout-source debug-o
 corpus corpus-layouts-sid --core-writer kernel "${sid_release[@]}" \
 	--tool-arg=--debug-dir="$sid_debug_dir" \
 	--layout-source debug-offsets --layout-source dwarf --layout-source builtin
+run gdb python3 tests/gdb/run.py
 run bad-input python3 tests/corpus/bad_input.py --tool src/pycore-stacks
 run live-safety python3 tests/live/safety.py --tool src/pycore-stacks
 

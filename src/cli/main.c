@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/gdb_target.h"
 #include "collect/collect.h"
 #include "interp/python.h"
 #include "layout/layout.h"
@@ -40,6 +41,14 @@ struct options {
 	enum format format;
 	enum pcs_layout_source layout_source;
 	const char *debug_dir;
+	/** The target is what gdb says it debugs (text on stdin). */
+	bool gdb;
+	/** Only this kind of unit: "threads", "greenlets", "tasks"; NULL all. */
+	const char *only;
+	/** Only the thread with this OS tid (0: all); -1: gdb's selected one. */
+	int thread;
+	/** Storage for paths taken from gdb. */
+	struct pcs_gdb_target gdb_target;
 };
 
 static const char usage_text[] =
@@ -59,6 +68,12 @@ static const char help_text[] =
 	"                         dwarf, debug-offsets, builtin\n"
 	"      --debug-dir DIR    look for separate debug info in DIR (laid out\n"
 	"                         like /usr/lib/debug) before the standard places\n"
+	"      --only KIND        only threads, greenlets or tasks\n"
+	"      --thread TID       only the thread with OS thread id TID\n"
+	"      --gdb              the target is what gdb debugs: read the output of\n"
+	"                         gdb's 'info target' and 'thread' on stdin (used by\n"
+	"                         gdb-scripts/pycore-stacks.gdb); with --thread=selected,\n"
+	"                         gdb's selected thread\n"
 	"  -h, --help             show this help\n"
 	"      --version          show the version\n"
 	"\n"
@@ -77,12 +92,16 @@ static int usage_error(const char *fmt, const char *arg)
 // Returns -1 to go on, else the exit status.
 static int parse_options(int argc, char **argv, struct options *opts)
 {
-	enum { OPT_VERSION = 256, OPT_LAYOUT_SOURCE, OPT_DEBUG_DIR };
+	enum { OPT_VERSION = 256, OPT_LAYOUT_SOURCE, OPT_DEBUG_DIR, OPT_GDB, OPT_ONLY,
+	       OPT_THREAD };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "layout-source", required_argument, NULL, OPT_LAYOUT_SOURCE },
 		{ "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
+		{ "gdb", no_argument, NULL, OPT_GDB },
+		{ "only", required_argument, NULL, OPT_ONLY },
+		{ "thread", required_argument, NULL, OPT_THREAD },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ 0 },
@@ -116,6 +135,27 @@ static int parse_options(int argc, char **argv, struct options *opts)
 		case OPT_DEBUG_DIR:
 			opts->debug_dir = optarg;
 			break;
+		case OPT_GDB:
+			opts->gdb = true;
+			break;
+		case OPT_ONLY:
+			if (strcmp(optarg, "threads") && strcmp(optarg, "greenlets") &&
+			    strcmp(optarg, "tasks"))
+				return usage_error("unknown kind '%s' (threads, greenlets, tasks)",
+						   optarg);
+			opts->only = optarg;
+			break;
+		case OPT_THREAD: {
+			char *end;
+			long tid = strtol(optarg, &end, 10);
+			if (strcmp(optarg, "selected") == 0)
+				opts->thread = -1;
+			else if (*end || end == optarg || tid <= 0 || tid > INT_MAX)
+				return usage_error("invalid thread id '%s'", optarg);
+			else
+				opts->thread = (int)tid;
+			break;
+		}
 		case 'h':
 			fputs(usage_text, stdout);
 			fputc('\n', stdout);
@@ -131,7 +171,12 @@ static int parse_options(int argc, char **argv, struct options *opts)
 		}
 	}
 	int rest = argc - optind;
-	if (opts->pid) {
+	if (opts->gdb) {
+		if (rest || opts->pid)
+			return usage_error("%s", "--gdb takes its target from gdb, not arguments");
+	} else if (opts->thread == -1) {
+		return usage_error("%s", "--thread=selected needs --gdb");
+	} else if (opts->pid) {
 		if (rest)
 			return usage_error("unexpected argument '%s' with --pid",
 					   argv[optind]);
@@ -190,6 +235,59 @@ static struct pcs_error *snapshot_target(struct pcs_target *t,
 	return err;
 }
 
+// Read what gdb debugs from stdin and set the options to match.
+static struct pcs_error *take_gdb_target(struct options *opts)
+{
+	struct pcs_strbuf text = PCS_STRBUF_INIT;
+	char buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), stdin)) > 0 && text.len < (16 << 20))
+		pcs_strbuf_add(&text, buf, n);
+	struct pcs_gdb_target *g = &opts->gdb_target;
+	int r = pcs_gdb_target_parse(text.buf ? text.buf : "", g);
+	pcs_strbuf_deinit(&text);
+	if (r < 0)
+		return pcs_error_create(PCS_ERROR_OTHER,
+					"gdb is debugging no process and no core file");
+	if (opts->thread == -1)
+		opts->thread = g->selected_lwp;
+	if (g->core[0]) {
+		opts->core = g->core;
+		opts->executable = g->exe[0] ? g->exe : NULL;
+		return NULL;
+	}
+	// gdb names a thread; the process is its thread group.
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", g->lwp);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return pcs_error_os(errno, "cannot read %s", path);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &opts->pid) == 1)
+			break;
+	fclose(f);
+	return opts->pid > 0 ? NULL
+		: pcs_error_create(PCS_ERROR_OTHER, "no process for thread %d", g->lwp);
+}
+
+// Keep what --only and --thread ask for.
+static bool wanted_thread(const struct pcs_thread *th, void *arg)
+{
+	const struct options *opts = arg;
+	if (opts->only && strcmp(opts->only, "threads") != 0)
+		return false;
+	return opts->thread <= 0 || th->tid == opts->thread;
+}
+
+static struct pcs_error *filter(struct options *opts, struct pcs_snapshot *snap)
+{
+	pcs_snapshot_retain_threads(snap, wanted_thread, opts);
+	if (opts->thread > 0 && !snap->nthreads)
+		return pcs_error_create(PCS_ERROR_LOOKUP,
+					"thread %d runs no Python code", opts->thread);
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	struct options opts = { 0 };
@@ -199,8 +297,12 @@ int main(int argc, char **argv)
 
 	struct pcs_target *target = NULL;
 	struct pcs_snapshot *snap = NULL;
-	struct pcs_error *err;
-	if (opts.pid)
+	struct pcs_error *err = opts.gdb ? take_gdb_target(&opts) : NULL;
+	if (err)
+		;
+	else if (opts.pid && opts.gdb)
+		err = pcs_target_open_stopped(opts.pid, &target);
+	else if (opts.pid)
 		err = pcs_target_attach(opts.pid, &target);
 	else
 		err = pcs_target_open_core(opts.core, opts.executable, &target);
@@ -208,6 +310,8 @@ int main(int argc, char **argv)
 		err = pcs_snapshot_create(&snap);
 	if (!err) {
 		err = snapshot_target(target, &opts, snap);
+		if (!err)
+			err = filter(&opts, snap);
 		if (err)
 			err = pcs_error_prefix(err, "%s", pcs_target_name(target));
 	}

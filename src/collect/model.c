@@ -71,6 +71,20 @@ void pcs_stack_reverse(struct pcs_stack *stack)
 	}
 }
 
+void pcs_snapshot_retain_threads(struct pcs_snapshot *snap,
+				 bool (*keep)(const struct pcs_thread *th, void *arg),
+				 void *arg)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < snap->nthreads; i++) {
+		if (keep(&snap->threads[i], arg))
+			snap->threads[kept++] = snap->threads[i];
+		else
+			free(snap->threads[i].stack.frames);
+	}
+	snap->nthreads = kept;
+}
+
 bool pcs_snapshot_complete(const struct pcs_snapshot *snap)
 {
 	return snap->nwarnings == 0;

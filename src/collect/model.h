@@ -97,6 +97,11 @@ struct pcs_error *pcs_stack_push(struct pcs_stack *stack,
 /** Reverse the frames (collectors walk newest first). */
 void pcs_stack_reverse(struct pcs_stack *stack);
 
+/** Drop (and free) the threads for which @p keep returns false. */
+void pcs_snapshot_retain_threads(struct pcs_snapshot *snap,
+				 bool (*keep)(const struct pcs_thread *th, void *arg),
+				 void *arg);
+
 /** Whether every unit was reconstructed (no warnings). */
 bool pcs_snapshot_complete(const struct pcs_snapshot *snap);
 

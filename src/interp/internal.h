@@ -39,7 +39,11 @@ struct pcs_python {
 	unsigned py2_unicode_size;
 	struct pcs_code_info *codes;
 	size_t ncodes_slots, ncodes;
+	/** Offset of the kernel tid in glibc's struct pthread; -1 unknown. */
+	int pthread_tid_offset;
 };
+
+enum { PCS_TID_OFFSET_UNKNOWN = -2 };
 
 /**
  * Brent's cycle detection over a linked list: no memory, and any loop is

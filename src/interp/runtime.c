@@ -46,6 +46,7 @@ struct pcs_error *pcs_python_create(struct pcs_target *t, struct pcs_symbols *s,
 	py->symbols = s;
 	py->layout = l;
 	py->strings = strings;
+	py->pthread_tid_offset = PCS_TID_OFFSET_UNKNOWN;
 	pcs_symbols_lookup(s, "PyCode_Type", &py->code_type, NULL);
 	pcs_symbols_lookup(s, "PyUnicode_Type", &py->unicode_type, NULL);
 	pcs_symbols_lookup(s, "PyDict_Type", &py->dict_type, NULL);
@@ -187,6 +188,56 @@ struct pcs_error *pcs_python_thread_states(struct pcs_python *py,
 	return NULL;
 }
 
+static bool is_target_tid(struct pcs_python *py, uint32_t tid)
+{
+	for (size_t i = 0; i < pcs_target_num_threads(py->target); i++)
+		if ((uint32_t)pcs_target_thread(py->target, i)->tid == tid)
+			return true;
+	return false;
+}
+
+// Without registers (a process a debugger holds), the kernel tid of a
+// thread is read from glibc's struct pthread, which pthread_t points to.
+// Where glibc keeps it varies with its version, so it is learned once from
+// the process itself: the offset at which the most thread idents hold a tid
+// of this very process.
+enum { PTHREAD_SCAN = 2048 };
+
+static int learn_pthread_tid_offset(struct pcs_python *py)
+{
+	pcs_addr_t *interps = NULL, *tstates = NULL;
+	size_t ninterps, ntstates;
+	unsigned votes[PTHREAD_SCAN / 4] = { 0 };
+	struct pcs_error *err = pcs_python_interpreters(py, &interps, &ninterps);
+	for (size_t i = 0; !err && i < ninterps; i++) {
+		err = pcs_python_thread_states(py, interps[i], &tstates, &ntstates);
+		for (size_t j = 0; !err && j < ntstates && j < 4096; j++) {
+			uint64_t ident;
+			uint32_t words[PTHREAD_SCAN / 4];
+			struct pcs_error *rerr = pcs_read_field(py, tstates[j],
+								PCS_F_tstate_thread_id, &ident);
+			if (!rerr)
+				rerr = pcs_target_read(py->target, ident, words, sizeof(words));
+			if (rerr) {
+				pcs_error_destroy(rerr);
+				continue;
+			}
+			for (size_t k = 0; k < PTHREAD_SCAN / 4; k++)
+				if (words[k] && is_target_tid(py, words[k]))
+					votes[k]++;
+		}
+		free(tstates);
+		tstates = NULL;
+	}
+	free(interps);
+	pcs_error_destroy(err);
+	size_t best = 0;
+	for (size_t k = 1; k < PTHREAD_SCAN / 4; k++)
+		if (votes[k] > votes[best])
+			best = k;
+	return votes[best] ? (int)(best * 4) : -1;
+}
+
 struct pcs_error *pcs_python_tstate_info(struct pcs_python *py,
 					 pcs_addr_t tstate,
 					 struct pcs_python_tstate_info *ret)
@@ -204,6 +255,17 @@ struct pcs_error *pcs_python_tstate_info(struct pcs_python *py,
 		const struct pcs_target_thread *th = pcs_target_thread(py->target, i);
 		if (th->fs_base == ident)
 			tid = (uint64_t)th->tid;
+	}
+	if (!tid && ident && pcs_target_num_threads(py->target) &&
+	    !pcs_target_thread(py->target, 0)->fs_base) {
+		if (py->pthread_tid_offset == PCS_TID_OFFSET_UNKNOWN)
+			py->pthread_tid_offset = learn_pthread_tid_offset(py);
+		uint32_t v;
+		struct pcs_error *rerr = py->pthread_tid_offset < 0 ? NULL
+			: pcs_read_u32(py, ident + (uint64_t)py->pthread_tid_offset, &v);
+		if (py->pthread_tid_offset >= 0 && !rerr && is_target_tid(py, v))
+			tid = v;
+		pcs_error_destroy(rerr);
 	}
 	ret->ident = ident;
 	ret->tid = tid <= INT32_MAX ? (int)tid : 0;

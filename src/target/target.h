@@ -73,6 +73,13 @@ struct pcs_error *pcs_target_open_core(const char *core_path,
  */
 struct pcs_error *pcs_target_attach(int pid, struct pcs_target **ret);
 
+/**
+ * Open process @p pid that another tracer (a debugger) holds stopped: read
+ * its memory without stopping or resuming anything. Thread registers are not
+ * available (fs_base is 0). PCS_ERROR_OTHER if the process is not traced.
+ */
+struct pcs_error *pcs_target_open_stopped(int pid, struct pcs_target **ret);
+
 /** Resume a live target and free everything. NULL is a no-op. */
 void pcs_target_destroy(struct pcs_target *t);
 

@@ -60,6 +60,8 @@ struct pcs_target {
 	struct pcs_live_page *pages;
 	size_t npages;
 	size_t page_size;
+	/* A debugger holds the process stopped: we neither stop nor resume it. */
+	bool held_by_other;
 	/* Threads we stopped, and the signal each had pending, to re-inject. */
 	struct pcs_stopped_thread { int tid; int sig; } *stopped;
 	size_t nstopped, cap_stopped;

@@ -108,6 +108,21 @@ static bool is_stopped(const struct pcs_target *t, int tid)
 	return false;
 }
 
+static int tracer_of(int pid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	FILE *f = fopen(path, "re");
+	int tracer = 0;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "TracerPid: %d", &tracer) == 1)
+			break;
+	fclose(f);
+	return tracer;
+}
+
 static struct pcs_error *permission_error(int pid, int errnum)
 {
 	char buf[64] = "";
@@ -117,20 +132,10 @@ static struct pcs_error *permission_error(int pid, int errnum)
 			buf[0] = '\0';
 		fclose(f);
 	}
-	char status[256];
-	snprintf(status, sizeof(status), "/proc/%d/status", pid);
-	int tracer = 0;
-	f = fopen(status, "r");
-	if (f) {
-		char line[256];
-		while (fgets(line, sizeof(line), f))
-			if (sscanf(line, "TracerPid: %d", &tracer) == 1)
-				break;
-		fclose(f);
-	}
+	int tracer = tracer_of(pid);
 	const char *hint;
 	char buf2[128];
-	if (tracer) {
+	if (tracer > 0) {
 		snprintf(buf2, sizeof(buf2), "already traced by pid %d", tracer);
 		hint = buf2;
 	} else if (buf[0] && buf[0] != '0' && geteuid() != 0) {
@@ -265,6 +270,30 @@ static struct pcs_error *read_maps(struct pcs_target *t)
 	return err;
 }
 
+// Threads of a process someone else holds stopped: ids only.
+static struct pcs_error *list_threads(struct pcs_target *t)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", t->pid);
+	DIR *dir = opendir(path);
+	if (!dir)
+		return pcs_error_os(errno, "cannot list threads");
+	struct dirent *de;
+	struct pcs_error *err = NULL;
+	while (!err && (de = readdir(dir))) {
+		char *end;
+		long tid = strtol(de->d_name, &end, 10);
+		if (*end || tid <= 0)
+			continue;
+		if (!PCS_VEC_RESERVE(t->threads, t->nthreads, t->cap_threads, 1))
+			err = &pcs_enomem;
+		else
+			t->threads[t->nthreads++] = (struct pcs_target_thread){ .tid = (int)tid };
+	}
+	closedir(dir);
+	return err;
+}
+
 static struct pcs_error *attach(struct pcs_target *t)
 {
 	char path[64];
@@ -283,7 +312,7 @@ static struct pcs_error *attach(struct pcs_target *t)
 	t->exe_path = strdup(exe);
 	if (!t->exe_path)
 		return &pcs_enomem;
-	struct pcs_error *err = stop_all(t);
+	struct pcs_error *err = t->held_by_other ? list_threads(t) : stop_all(t);
 	if (err)
 		return err;
 	snprintf(path, sizeof(path), "/proc/%d/mem", t->pid);
@@ -291,7 +320,8 @@ static struct pcs_error *attach(struct pcs_target *t)
 	return read_maps(t);
 }
 
-struct pcs_error *pcs_target_attach(int pid, struct pcs_target **ret)
+static struct pcs_error *open_live(int pid, bool held_by_other,
+				   struct pcs_target **ret)
 {
 	struct pcs_target *t = calloc(1, sizeof(*t));
 	if (!t)
@@ -311,7 +341,13 @@ struct pcs_error *pcs_target_attach(int pid, struct pcs_target **ret)
 	}
 	for (size_t i = 0; i < t->npages; i++)
 		t->pages[i].addr = UINT64_MAX;
-	struct pcs_error *err = attach(t);
+	t->held_by_other = held_by_other;
+	struct pcs_error *err = NULL;
+	if (held_by_other && tracer_of(pid) <= 0)
+		err = pcs_error_create(PCS_ERROR_OTHER,
+				       "not held stopped by a debugger");
+	if (!err)
+		err = attach(t);
 	if (err) {
 		err = pcs_error_prefix(err, "pid %d", pid);
 		pcs_target_destroy(t);
@@ -319,4 +355,14 @@ struct pcs_error *pcs_target_attach(int pid, struct pcs_target **ret)
 	}
 	*ret = t;
 	return NULL;
+}
+
+struct pcs_error *pcs_target_attach(int pid, struct pcs_target **ret)
+{
+	return open_live(pid, false, ret);
+}
+
+struct pcs_error *pcs_target_open_stopped(int pid, struct pcs_target **ret)
+{
+	return open_live(pid, true, ret);
 }

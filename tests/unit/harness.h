@@ -39,5 +39,6 @@ void test_linetable(void);
 void test_strbuf(void);
 void test_core(void);
 void test_debug_offsets(void);
+void test_gdb_target(void);
 
 #endif

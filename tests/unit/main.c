@@ -13,6 +13,7 @@ static const struct {
 	{ "strbuf", test_strbuf },
 	{ "core", test_core },
 	{ "debug-offsets", test_debug_offsets },
+	{ "gdb-target", test_gdb_target },
 };
 
 int main(void)
