@@ -288,6 +288,21 @@ static struct pcs_error *filter(struct options *opts, struct pcs_snapshot *snap)
 	return NULL;
 }
 
+// ① The target: a core, a process we stop, or what gdb holds.
+static struct pcs_error *open_target(struct options *opts, struct pcs_target **ret)
+{
+	if (opts->gdb) {
+		struct pcs_error *err = take_gdb_target(opts);
+		if (err)
+			return err;
+		if (opts->pid)
+			return pcs_target_open_stopped(opts->pid, ret);
+	}
+	if (opts->pid)
+		return pcs_target_attach(opts->pid, ret);
+	return pcs_target_open_core(opts->core, opts->executable, ret);
+}
+
 int main(int argc, char **argv)
 {
 	struct options opts = { 0 };
@@ -297,15 +312,7 @@ int main(int argc, char **argv)
 
 	struct pcs_target *target = NULL;
 	struct pcs_snapshot *snap = NULL;
-	struct pcs_error *err = opts.gdb ? take_gdb_target(&opts) : NULL;
-	if (err)
-		;
-	else if (opts.pid && opts.gdb)
-		err = pcs_target_open_stopped(opts.pid, &target);
-	else if (opts.pid)
-		err = pcs_target_attach(opts.pid, &target);
-	else
-		err = pcs_target_open_core(opts.core, opts.executable, &target);
+	struct pcs_error *err = open_target(&opts, &target);
 	if (!err)
 		err = pcs_snapshot_create(&snap);
 	if (!err) {
