@@ -60,6 +60,43 @@ static uint32_t rd32(const unsigned char *p)
 	return v;
 }
 
+// One ELF note, pointing into the bytes it was parsed from.
+struct note {
+	uint32_t type;
+	const unsigned char *name;
+	uint32_t namesz;
+	const unsigned char *desc;
+	uint32_t descsz;
+};
+
+// The note at *off in the @p size bytes at @p p, then *off moves past it.
+// 1: a note; 0: no more; -1: the note overruns the bytes (malformed).
+static int next_note(const unsigned char *p, uint64_t size, uint64_t *off,
+		     struct note *n)
+{
+	if (*off > size || size - *off < 12)
+		return 0;
+	const unsigned char *h = p + *off;
+	n->namesz = rd32(h);
+	n->descsz = rd32(h + 4);
+	n->type = rd32(h + 8);
+	uint64_t name_off = *off + 12;
+	uint64_t desc_off = name_off + (((uint64_t)n->namesz + 3) & ~3ULL);
+	uint64_t next = desc_off + (((uint64_t)n->descsz + 3) & ~3ULL);
+	if (desc_off > size || next > size)
+		return -1;
+	n->name = p + name_off;
+	n->desc = p + desc_off;
+	*off = next;
+	return 1;
+}
+
+static bool note_named(const struct note *n, const char *name)
+{
+	size_t len = strlen(name) + 1;
+	return n->namesz == len && memcmp(n->name, name, len) == 0;
+}
+
 // Only what the core itself holds, without the file-backed fallback.
 static bool read_dumped(const struct pcs_target *t, pcs_addr_t addr, void *buf,
 			size_t len)
@@ -125,21 +162,14 @@ static size_t image_build_id(image_reader rd, void *ctx, bool in_memory,
 		uint64_t where = in_memory ? ph[i].p_vaddr - base : ph[i].p_offset;
 		if (!rd(ctx, where, notes, ph[i].p_filesz))
 			continue;
-		uint64_t off = 0, size = ph[i].p_filesz;
-		while (size - off >= 12) {
-			uint32_t namesz = rd32(notes + off), descsz = rd32(notes + off + 4);
-			uint32_t type = rd32(notes + off + 8);
-			uint64_t desc_off = off + 12 + (((uint64_t)namesz + 3) & ~3ULL);
-			uint64_t next = desc_off + (((uint64_t)descsz + 3) & ~3ULL);
-			if (next > size)
-				break;
-			if (type == NT_GNU_BUILD_ID && namesz == 4 &&
-			    memcmp(notes + off + 12, "GNU", 4) == 0 &&
-			    descsz > 0 && descsz <= MAX_BUILD_ID) {
-				memcpy(out, notes + desc_off, descsz);
-				return descsz;
+		uint64_t off = 0;
+		struct note n;
+		while (next_note(notes, ph[i].p_filesz, &off, &n) > 0) {
+			if (n.type == NT_GNU_BUILD_ID && note_named(&n, "GNU") &&
+			    n.descsz > 0 && n.descsz <= MAX_BUILD_ID) {
+				memcpy(out, n.desc, n.descsz);
+				return n.descsz;
 			}
-			off = next;
 		}
 	}
 	return 0;
@@ -348,18 +378,13 @@ static struct pcs_error *parse_notes(struct pcs_target *t,
 				     uint64_t *at_phdr, uint64_t *at_execfn)
 {
 	uint64_t off = 0;
-	while (size - off >= 12) {
-		uint32_t namesz = rd32(p + off), descsz = rd32(p + off + 4);
-		uint32_t type = rd32(p + off + 8);
-		uint64_t name_off = off + 12;
-		uint64_t desc_off = name_off + (((uint64_t)namesz + 3) & ~3ULL);
-		uint64_t next = desc_off + (((uint64_t)descsz + 3) & ~3ULL);
-		if (desc_off > size || next > size || descsz > size - desc_off)
-			return pcs_error_create(PCS_ERROR_FORMAT,
-						"malformed note segment");
-		const unsigned char *desc = p + desc_off;
-		bool core = namesz == 5 && memcmp(p + name_off, "CORE", 5) == 0;
-		if (core && type == NT_PRSTATUS && descsz >= PRSTATUS_SIZE) {
+	struct note n;
+	int r;
+	while ((r = next_note(p, size, &off, &n)) > 0) {
+		if (!note_named(&n, "CORE"))
+			continue;
+		const unsigned char *desc = n.desc;
+		if (n.type == NT_PRSTATUS && n.descsz >= PRSTATUS_SIZE) {
 			if (!PCS_VEC_RESERVE(t->threads, t->nthreads,
 					     t->cap_threads, 1))
 				return &pcs_enomem;
@@ -370,24 +395,24 @@ static struct pcs_error *parse_notes(struct pcs_target *t,
 				.sp = rd64(regs + 8 * REG_RSP),
 				.fs_base = rd64(regs + 8 * REG_FS_BASE),
 			};
-		} else if (core && type == NT_PRPSINFO && descsz > PRPSINFO_PID + 4) {
+		} else if (n.type == NT_PRPSINFO && n.descsz > PRPSINFO_PID + 4) {
 			t->pid = (int)rd32(desc + PRPSINFO_PID);
-		} else if (core && type == NT_AUXV) {
-			for (uint64_t i = 0; i + 16 <= descsz; i += 16) {
+		} else if (n.type == NT_AUXV) {
+			for (uint64_t i = 0; i + 16 <= n.descsz; i += 16) {
 				uint64_t key = rd64(desc + i), val = rd64(desc + i + 8);
 				if (key == AT_PHDR)
 					*at_phdr = val;
 				else if (key == AT_EXECFN)
 					*at_execfn = val;
 			}
-		} else if (core && type == NT_FILE) {
-			struct pcs_error *err = parse_nt_file(t, desc, descsz);
+		} else if (n.type == NT_FILE) {
+			struct pcs_error *err = parse_nt_file(t, desc, n.descsz);
 			if (err)
 				return err;
 		}
-		off = next;
 	}
-	return NULL;
+	return r < 0 ? pcs_error_create(PCS_ERROR_FORMAT, "malformed note segment")
+		     : NULL;
 }
 
 static struct pcs_error *check_executable(struct pcs_target *t, const char *core_exe)
