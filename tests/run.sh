@@ -118,6 +118,11 @@ corpus corpus-layouts-sid --core-writer kernel "${sid_release[@]}" \
 	--layout-source debug-offsets --layout-source dwarf --layout-source builtin
 run gdb python3 tests/gdb/run.py
 run bad-input python3 tests/corpus/bad_input.py --tool src/pycore-stacks
+# A short fuzz run (ASan, UBSan) over the core reader and the decoders, after
+# every input that ever crashed them; tests/fuzz/run.sh 3600 for a long one.
+if command -v clang >/dev/null; then
+	run fuzz tests/fuzz/run.sh 20
+fi
 run live-safety python3 tests/live/safety.py --tool src/pycore-stacks
 
 echo

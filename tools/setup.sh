@@ -6,9 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Build: compiler, autotools, elfutils' libelf/libdw.
-# Tests: gdb (gcore), the system python3 and its debug info (python3.11-dbg
-# installs the DWARF of /usr/bin/python3.11 under /usr/lib/debug/.build-id).
-packages="gcc make autoconf automake pkg-config libelf-dev libdw-dev gdb python3"
+# Tests: gdb (gcore), clang and its sanitizer/libFuzzer runtime (fuzzing),
+# the system python3 and its debug info (python3.11-dbg installs the DWARF
+# of /usr/bin/python3.11 under /usr/lib/debug/.build-id).
+packages="gcc make autoconf automake pkg-config libelf-dev libdw-dev gdb python3 clang libclang-rt-14-dev"
 if [ -x /usr/bin/python3 ]; then
 	sysver=$(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 	packages="$packages python$sysver-dbg"

@@ -21,10 +21,12 @@
 static void path_after(const char *text, const char *heading, char *out, size_t n)
 {
 	const char *h = strstr(text, heading);
-	if (!h)
+	const char *line = h ? strchr(h, '\n') : NULL;
+	if (!line)
 		return;
-	const char *q = strchr(h, '`');
-	const char *nl = strchr(h + strlen(heading) + 1, '\n');
+	line++;
+	const char *q = strchr(line, '`');
+	const char *nl = strchr(line, '\n');
 	if (!q || (nl && q > nl))
 		return;
 	const char *end = strstr(q, "', file type");

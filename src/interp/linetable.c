@@ -6,13 +6,21 @@
 // a table copied from a corrupt target cannot make them read out of bounds.
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "interp/linetable.h"
+
+// Lines add up in 64 bits, so a corrupt table cannot overflow them; a line
+// that does not fit an int is no line.
+static int as_line(int64_t line)
+{
+	return line >= INT32_MIN && line <= INT32_MAX ? (int)line : -1;
+}
 
 int pcs_linetable_lnotab(const uint8_t *table, size_t len, int firstlineno,
 			 int64_t addrq, bool signed_increments)
 {
-	int line = firstlineno;
+	int64_t line = firstlineno;
 	int64_t addr = 0;
 	for (size_t i = 0; i + 1 < len; i += 2) {
 		addr += table[i];
@@ -20,7 +28,7 @@ int pcs_linetable_lnotab(const uint8_t *table, size_t len, int firstlineno,
 			break;
 		line += signed_increments ? (int8_t)table[i + 1] : table[i + 1];
 	}
-	return line;
+	return as_line(line);
 }
 
 int pcs_linetable_310(const uint8_t *table, size_t len, int firstlineno,
@@ -28,7 +36,7 @@ int pcs_linetable_310(const uint8_t *table, size_t len, int firstlineno,
 {
 	if (addrq < 0)
 		return firstlineno;
-	int line = firstlineno;
+	int64_t line = firstlineno;
 	int64_t end = 0;
 	for (size_t i = 0; i + 1 < len; i += 2) {
 		int64_t start = end;
@@ -37,7 +45,7 @@ int pcs_linetable_310(const uint8_t *table, size_t len, int firstlineno,
 		int cur = -1;
 		if (ldelta != -128) {
 			line += ldelta;
-			cur = line;
+			cur = as_line(line);
 		}
 		if (start <= addrq && addrq < end)
 			return cur;
@@ -80,7 +88,7 @@ int pcs_linetable_locations(const uint8_t *table, size_t len, int firstlineno,
 {
 	if (addrq < 0)
 		return firstlineno;
-	int line = firstlineno;
+	int64_t line = firstlineno;
 	int64_t addr = 0;
 	size_t pos = 0;
 	while (pos < len) {
@@ -99,7 +107,7 @@ int pcs_linetable_locations(const uint8_t *table, size_t len, int firstlineno,
 		else if (code >= LOCATION_ONE_LINE0 && code <= LOCATION_ONE_LINE2)
 			line += code - LOCATION_ONE_LINE0;
 		if (addr <= addrq && addrq < end)
-			return code == LOCATION_NONE ? -1 : line;
+			return code == LOCATION_NONE ? -1 : as_line(line);
 		addr = end;
 		// The next entry starts at the next byte with the top bit set.
 		pos++;

@@ -45,6 +45,8 @@ void test_gdb_target(void)
 		"Symbols from \"/bin/true\".\nLocal exec file:\n"
 		"\t`/bin/true', file type elf64-x86-64.\n", &g), -1);
 	CHECK_INT(pcs_gdb_target_parse("", &g), -1);
+	// A heading at the very end of the text (found by fuzzing).
+	CHECK_INT(pcs_gdb_target_parse("Local core dump file:", &g), -1);
 	// A path with a quote in it.
 	CHECK_INT(pcs_gdb_target_parse(
 		"Local core dump file:\n\t`/tmp/it's a core', file type elf64-x86-64.\n", &g), 0);
