@@ -77,8 +77,8 @@ void test_linetable(void)
 	CHECK_INT(pcs_linetable_locations(loc, 2, 7, 2), 7);
 	// Line deltas that overflow an int give no line, not undefined
 	// behaviour (found by fuzzing).
-	static const uint8_t huge[] = { 0x80 | (13 << 3), 0x7f, 0x7f, 0x7f, 0x7f, 0x3f,
-					0x80 | (13 << 3), 0x7f, 0x7f, 0x7f, 0x7f, 0x3f };
+	static const uint8_t huge[] = { 0x80 | (13 << 3), 0x7e, 0x7f, 0x7f, 0x7f, 0x3f,
+					0x80 | (13 << 3), 0x7e, 0x7f, 0x7f, 0x7f, 0x3f };
 	CHECK_INT(pcs_linetable_locations(huge, sizeof(huge), 2000000000, 2), -1);
 	// Garbage tables decode without reading out of bounds.
 	static const uint8_t junk[] = { 0x7f, 0x40, 0x40, 0x40 };
