@@ -229,6 +229,8 @@ static struct pcs_error *snapshot_target(struct pcs_target *t,
 		err = pcs_python_create(t, syms, layout, &snap->strings, &py);
 	if (!err)
 		err = pcs_collect_threads(py, snap);
+	if (!err)
+		err = pcs_collect_tasks(py, snap);
 	pcs_python_destroy(py);
 	pcs_layout_destroy(layout);
 	pcs_symbols_destroy(syms);
@@ -271,6 +273,13 @@ static struct pcs_error *take_gdb_target(struct options *opts)
 }
 
 // Keep what --only and --thread ask for.
+static bool wanted_task(const struct pcs_task *task, void *arg)
+{
+	const struct options *opts = arg;
+	(void)task;
+	return (!opts->only || strcmp(opts->only, "tasks") == 0) && opts->thread <= 0;
+}
+
 static bool wanted_thread(const struct pcs_thread *th, void *arg)
 {
 	const struct options *opts = arg;
@@ -282,6 +291,7 @@ static bool wanted_thread(const struct pcs_thread *th, void *arg)
 static struct pcs_error *filter(struct options *opts, struct pcs_snapshot *snap)
 {
 	pcs_snapshot_retain_threads(snap, wanted_thread, opts);
+	pcs_snapshot_retain_tasks(snap, wanted_task, opts);
 	if (opts->thread > 0 && !snap->nthreads)
 		return pcs_error_create(PCS_ERROR_LOOKUP,
 					"thread %d runs no Python code", opts->thread);

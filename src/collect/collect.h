@@ -22,4 +22,11 @@ struct pcs_python;
 struct pcs_error *pcs_collect_threads(struct pcs_python *py,
 				      struct pcs_snapshot *snap);
 
+/**
+ * Add every pending asyncio task (on versions whose task registry is read)
+ * with its await chain and the tasks it waits on.
+ */
+struct pcs_error *pcs_collect_tasks(struct pcs_python *py,
+				    struct pcs_snapshot *snap);
+
 #endif

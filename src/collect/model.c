@@ -26,6 +26,11 @@ void pcs_snapshot_destroy(struct pcs_snapshot *snap)
 	for (size_t i = 0; i < snap->nthreads; i++)
 		free(snap->threads[i].stack.frames);
 	free(snap->threads);
+	for (size_t i = 0; i < snap->ntasks; i++) {
+		free(snap->tasks[i].stack.frames);
+		free(snap->tasks[i].awaits);
+	}
+	free(snap->tasks);
 	free(snap->warnings);
 	pcs_strtab_deinit(&snap->strings);
 	free(snap);
@@ -83,6 +88,22 @@ void pcs_snapshot_retain_threads(struct pcs_snapshot *snap,
 			free(snap->threads[i].stack.frames);
 	}
 	snap->nthreads = kept;
+}
+
+void pcs_snapshot_retain_tasks(struct pcs_snapshot *snap,
+			       bool (*keep)(const struct pcs_task *task, void *arg),
+			       void *arg)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < snap->ntasks; i++) {
+		if (keep(&snap->tasks[i], arg)) {
+			snap->tasks[kept++] = snap->tasks[i];
+		} else {
+			free(snap->tasks[i].stack.frames);
+			free(snap->tasks[i].awaits);
+		}
+	}
+	snap->ntasks = kept;
 }
 
 bool pcs_snapshot_complete(const struct pcs_snapshot *snap)

@@ -58,6 +58,21 @@ struct pcs_thread {
 	struct pcs_stack stack;
 };
 
+struct pcs_task {
+	uint64_t address;
+	const char *name;
+	const char *state;	/**< "pending" */
+	/** Qualified name of the task's coroutine (its outermost frame). */
+	const char *coro;
+	int tid;		/**< 0: unknown */
+	bool running;
+	/** Addresses of the tasks it waits on. */
+	uint64_t *awaits;
+	size_t nawaits, cap_awaits;
+	/** The await chain, outermost (the task's coroutine) first. */
+	struct pcs_stack stack;
+};
+
 enum pcs_snapshot_kind {
 	PCS_SNAPSHOT_CORE,
 	PCS_SNAPSHOT_PROCESS,
@@ -76,6 +91,9 @@ struct pcs_snapshot {
 
 	struct pcs_thread *threads;
 	size_t nthreads, cap_threads;
+
+	struct pcs_task *tasks;
+	size_t ntasks, cap_tasks;
 
 	/** One line each, interned. */
 	const char **warnings;
@@ -101,6 +119,11 @@ void pcs_stack_reverse(struct pcs_stack *stack);
 void pcs_snapshot_retain_threads(struct pcs_snapshot *snap,
 				 bool (*keep)(const struct pcs_thread *th, void *arg),
 				 void *arg);
+
+/** Drop (and free) the tasks for which @p keep returns false. */
+void pcs_snapshot_retain_tasks(struct pcs_snapshot *snap,
+			       bool (*keep)(const struct pcs_task *task, void *arg),
+			       void *arg);
 
 /** Whether every unit was reconstructed (no warnings). */
 bool pcs_snapshot_complete(const struct pcs_snapshot *snap);

@@ -83,6 +83,39 @@ static struct pcs_error *walk_frame_objects(struct pcs_python *py, pcs_addr_t f,
 	return err;
 }
 
+// The code and byte offset of one _PyInterpreterFrame.
+static struct pcs_error *iframe_position(struct pcs_python *py, pcs_addr_t f,
+					 const struct pcs_code_info **ci,
+					 int64_t *addrq)
+{
+	const struct pcs_layout *l = py->layout;
+	uint64_t code, instr;
+	struct pcs_error *err;
+	if ((err = pcs_read_field(py, f, PCS_F_iframe_executable, &code)) ||
+	    (err = pcs_read_field(py, f, PCS_F_iframe_instr_ptr, &instr)))
+		return err;
+	code &= ~l->props.executable_tag_bits;
+	if (!code) {
+		*ci = NULL;
+		return NULL;
+	}
+	if ((err = pcs_code_info(py, code, ci)))
+		return pcs_error_prefix(err, "frame at 0x%" PRIx64, f);
+	*addrq = (int64_t)(instr - (code + (uint64_t)l->offset[PCS_F_code_co_code_adaptive]));
+	return NULL;
+}
+
+struct pcs_error *pcs_python_iframe(struct pcs_python *py, pcs_addr_t f,
+				    pcs_python_frame_fn *fn, void *arg)
+{
+	const struct pcs_code_info *ci;
+	int64_t addrq;
+	struct pcs_error *err = iframe_position(py, f, &ci, &addrq);
+	if (err || !ci)
+		return err;
+	return emit(ci, pcs_code_line(py, ci, addrq), fn, arg);
+}
+
 // _PyInterpreterFrame chains (3.11+).
 static struct pcs_error *walk_iframes(struct pcs_python *py, pcs_addr_t f,
 				      pcs_python_frame_fn *fn, void *arg)
@@ -93,7 +126,7 @@ static struct pcs_error *walk_iframes(struct pcs_python *py, pcs_addr_t f,
 	pcs_cycle_guard_init(&guard, PCS_MAX_FRAMES, "frame");
 	struct pcs_error *err = NULL;
 	while (f && !err) {
-		uint64_t code, instr, prev, owner;
+		uint64_t prev, owner;
 		if ((err = pcs_cycle_guard_step(&guard, f)) ||
 		    (err = pcs_read_field(py, f, PCS_F_iframe_previous, &prev)) ||
 		    (err = pcs_read_field(py, f, PCS_F_iframe_owner, &owner)))
@@ -104,22 +137,16 @@ static struct pcs_error *walk_iframes(struct pcs_python *py, pcs_addr_t f,
 			f = prev;
 			continue;
 		}
-		if ((err = pcs_read_field(py, f, PCS_F_iframe_executable, &code)) ||
-		    (err = pcs_read_field(py, f, PCS_F_iframe_instr_ptr, &instr)))
+		const struct pcs_code_info *ci;
+		int64_t addrq;
+		if ((err = iframe_position(py, f, &ci, &addrq)))
 			break;
-		code &= ~props->executable_tag_bits;
 		// A frame without code is a sentinel (3.15's base frame), not a
 		// Python frame.
-		if (!code) {
+		if (!ci) {
 			f = prev;
 			continue;
 		}
-		const struct pcs_code_info *ci;
-		if ((err = pcs_code_info(py, code, &ci))) {
-			err = pcs_error_prefix(err, "frame at 0x%" PRIx64, f);
-			break;
-		}
-		int64_t addrq = (int64_t)(instr - (code + (uint64_t)l->offset[PCS_F_code_co_code_adaptive]));
 		// _PyFrame_IsIncomplete(): pushed but not yet past RESUME;
 		// CPython hides these frames from Python code.
 		if (props->skip_incomplete && (int)owner != props->owner_generator &&

@@ -33,6 +33,10 @@ struct pcs_python {
 	pcs_addr_t code_type;		/**< &PyCode_Type, or 0 */
 	pcs_addr_t unicode_type;	/**< &PyUnicode_Type, or 0 */
 	pcs_addr_t dict_type;		/**< &PyDict_Type, or 0 */
+	pcs_addr_t coro_type;		/**< &PyCoro_Type, or 0 */
+	pcs_addr_t gen_type;		/**< &PyGen_Type, or 0 */
+	pcs_addr_t asyncgen_type;	/**< &PyAsyncGen_Type, or 0 */
+	pcs_addr_t set_dummy;		/**< &_PySet_Dummy's object, or 0 */
 	pcs_addr_t py2string_type;	/**< &PyString_Type (2.7), or 0 */
 	pcs_addr_t py2int_type;		/**< &PyInt_Type (2.7), or 0 */
 	/** sizeof(Py_UNICODE) of a Python 2 build: 2, 4, or 0 if unknown. */
@@ -123,6 +127,11 @@ struct pcs_error *pcs_object_attr(struct pcs_python *py, pcs_addr_t obj,
 /** The cached description of the code object at @p code. Borrowed. */
 struct pcs_error *pcs_code_info(struct pcs_python *py, pcs_addr_t code,
 				const struct pcs_code_info **ret);
+
+/** Report the Python frame of the _PyInterpreterFrame at @p f (none for a
+ * code-less sentinel). */
+struct pcs_error *pcs_python_iframe(struct pcs_python *py, pcs_addr_t f,
+				    pcs_python_frame_fn *fn, void *arg);
 
 /** The line of byte offset @p addrq in @p code, as PyCode_Addr2Line(). */
 int pcs_code_line(const struct pcs_python *py, const struct pcs_code_info *code,

@@ -112,4 +112,37 @@ struct pcs_error *pcs_python_walk_frames(struct pcs_python *py,
 					 pcs_addr_t tstate,
 					 pcs_python_frame_fn *fn, void *arg);
 
+/** A pending asyncio task, as the registry knows it. Strings interned. */
+struct pcs_python_task {
+	pcs_addr_t addr;
+	/** OS thread whose list holds it (its loop's thread); 0 if unknown. */
+	int tid;
+	/** It is executing a step right now. */
+	bool running;
+	/** Task.get_name(). */
+	const char *name;
+	/** Its coroutine (see pcs_python_coro_chain()). */
+	pcs_addr_t coro_addr;
+	/** What waits on it (tasks, futures); valid during the callback. */
+	const pcs_addr_t *awaited_by;
+	size_t nawaited_by;
+};
+
+typedef struct pcs_error *pcs_python_task_fn(void *arg,
+					     const struct pcs_python_task *task);
+
+/** Whether this build's tasks can be read (the version and layout). */
+bool pcs_python_has_tasks(const struct pcs_python *py);
+
+/** Call @p fn for every pending asyncio task of @p interp. */
+struct pcs_error *pcs_python_tasks(struct pcs_python *py, pcs_addr_t interp,
+				   pcs_python_task_fn *fn, void *arg);
+
+/**
+ * The await chain of the coroutine @p coro: its frame, then the frame of
+ * what it awaits, down to the innermost suspended frame (outermost first).
+ */
+struct pcs_error *pcs_python_coro_chain(struct pcs_python *py, pcs_addr_t coro,
+					pcs_python_frame_fn *fn, void *arg);
+
 #endif

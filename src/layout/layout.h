@@ -151,6 +151,14 @@ enum pcs_str_model {
 	PCS_STR_PEP393,
 };
 
+/** Where the pending asyncio tasks are registered. */
+enum pcs_asyncio_model {
+	/** Not read yet for this version. */
+	PCS_ASYNCIO_NONE,
+	/** Intrusive lists of TaskObj.task_node per thread and interpreter (3.14+). */
+	PCS_ASYNCIO_LLIST,
+};
+
 /** Named properties of one CPython minor version. */
 struct pcs_python_props {
 	uint8_t major, minor;
@@ -179,6 +187,14 @@ struct pcs_python_props {
 	enum pcs_instdict_model instdict;
 	enum pcs_long_model longs;
 	enum pcs_str_model strings;
+	enum pcs_asyncio_model asyncio;
+	/**
+	 * gi_frame_state values of a generator suspended in `yield from` /
+	 * `await` (3.13+), and how deep in its value stack the awaited object
+	 * sits (_PyGen_yf).
+	 */
+	int8_t yf_state_first, yf_state_last;
+	uint8_t yf_stack_depth;
 	/** threading.Thread attribute holding the name. */
 	const char *thread_name_attr;
 };
@@ -257,6 +273,21 @@ struct pcs_error *pcs_layout_from_debug_offsets(struct pcs_target *t,
  */
 struct pcs_error *pcs_debug_offsets_apply(const unsigned char *buf, size_t len,
 					  struct pcs_layout *layout);
+
+/**
+ * Apply _asyncio's .AsyncioDebug offsets (3.14+, thirteen uint64s in
+ * @p buf) over @p layout; untrusted, validated like the debug offsets.
+ */
+struct pcs_error *pcs_asyncio_debug_apply(const unsigned char *buf, size_t len,
+					  struct pcs_layout *layout);
+
+/**
+ * Find the .AsyncioDebug section in the target and apply it. No error (and
+ * no change) when there is none.
+ */
+struct pcs_error *pcs_layout_add_asyncio_debug(struct pcs_target *t,
+					       struct pcs_symbols *s,
+					       struct pcs_layout *layout);
 
 /**
  * Fill @p layout from the committed table for @p major.@p minor

@@ -367,6 +367,16 @@ struct pcs_error *pcs_layout_select(struct pcs_target *t, struct pcs_symbols *s,
 	}
 	if (err)
 		goto fail;
+	// _asyncio describes its own structs (3.14+), whatever the source. If
+	// that is damaged, tasks are not read; thread stacks still are.
+	err = pcs_layout_add_asyncio_debug(t, s, l);
+	if (err == &pcs_enomem)
+		goto fail;
+	if (err) {
+		pcs_error_destroy(err);
+		err = NULL;
+		l->offset[PCS_F_task_task_node] = PCS_OFFSET_ABSENT;
+	}
 	*ret = l;
 	return NULL;
 fail:

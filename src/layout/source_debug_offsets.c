@@ -125,6 +125,7 @@ static const struct entry offsets_314[] = {
 	FIELD(iframe, executable, 264, 8, 248),
 	FIELD(iframe, instr_ptr, 272, 8, 248),
 	FIELD(iframe, owner, 288, 1, 248),
+	FIELD(iframe, stackpointer, 296, 8, 248),
 	SIZE(code, 312),
 	FIELD(code, co_filename, 320, 8, 312),
 	FIELD(code, co_name, 328, 8, 312),
@@ -149,6 +150,12 @@ static const struct entry offsets_314[] = {
 	FIELD(asciiobject, length, 632, 8, 616),
 	SIZE(asciiobject, 640),
 	{ ENTRY_COMPACT_FROM_ASCII, 640, 0, PCS_S_compactunicode, 0, 0, 640 },
+	SIZE(set, 496),
+	FIELD(set, table, 512, 8, 496),
+	FIELD(set, mask, 520, 8, 496),
+	SIZE(gen, 664),
+	FIELD(gen, gi_iframe, 680, 8, 664),
+	FIELD(gen, gi_frame_state, 688, 1, 664),
 };
 
 // CPython 3.15 (888 bytes): the thread state gains base_frame and profiling
@@ -177,6 +184,7 @@ static const struct entry offsets_315[] = {
 	FIELD(iframe, executable, 328, 8, 312),
 	FIELD(iframe, instr_ptr, 336, 8, 312),
 	FIELD(iframe, owner, 352, 1, 312),
+	FIELD(iframe, stackpointer, 360, 8, 312),
 	SIZE(code, 376),
 	FIELD(code, co_filename, 384, 8, 376),
 	FIELD(code, co_name, 392, 8, 376),
@@ -205,6 +213,12 @@ static const struct entry offsets_315[] = {
 	FIELD(asciiobject, length, 728, 8, 712),
 	SIZE(asciiobject, 736),
 	SIZE(compactunicode, 744),
+	SIZE(set, 592),
+	FIELD(set, table, 608, 8, 592),
+	FIELD(set, mask, 616, 8, 592),
+	SIZE(gen, 792),
+	FIELD(gen, gi_iframe, 808, 8, 792),
+	FIELD(gen, gi_frame_state, 816, 1, 792),
 };
 
 static const struct {

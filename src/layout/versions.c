@@ -24,7 +24,8 @@
 	.skip_incomplete = true, .executable_tag_bits = 3,                 \
 	.gil = PCS_GIL_INTERP_POINTER, .dict = PCS_DICT_DK_LOG2,           \
 	.instdict = PCS_INSTDICT_INLINE_313, .longs = PCS_LONG_LV_TAG,     \
-	.strings = PCS_STR_PEP393, .thread_name_attr = "_name"
+	.strings = PCS_STR_PEP393, .thread_name_attr = "_name",          \
+	.asyncio = PCS_ASYNCIO_LLIST
 
 static const struct pcs_python_props versions[] = {
 	// 2.7: byte-string names, unsigned lnotab increments, old dicts,
@@ -78,11 +79,15 @@ static const struct pcs_python_props versions[] = {
 	  .longs = PCS_LONG_LV_TAG, .strings = PCS_STR_PEP393,
 	  .thread_name_attr = "_name" },
 	// 3.14: f_executable is a tagged _PyStackRef (gh-118926); frames
-	// owned by the interpreter itself join the C-stack ones (owner 3, 4).
-	{ 3, 14, COMMON_314_UP },
+	// owned by the interpreter itself join the C-stack ones (owner 3, 4);
+	// tasks in per-thread lists (gh-127165); FRAME_SUSPENDED_YIELD_FROM -1.
+	{ 3, 14, COMMON_314_UP, .yf_state_first = -1, .yf_state_last = -1,
+	  .yf_stack_depth = 1 },
 	// 3.15: a code-less base frame ends every thread's chain (owner 4);
-	// everything else that differs is in its debug offsets.
-	{ 3, 15, COMMON_314_UP },
+	// frame states renumbered (SUSPENDED_YIELD_FROM 2, ..._LOCKED 3) and
+	// the awaited object one slot deeper.
+	{ 3, 15, COMMON_314_UP, .yf_state_first = 2, .yf_state_last = 3,
+	  .yf_stack_depth = 2 },
 };
 
 const struct pcs_python_props *pcs_python_props_find(unsigned major,

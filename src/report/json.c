@@ -60,6 +60,27 @@ static void add_thread(struct pcs_strbuf *out, const struct pcs_thread *th)
 	pcs_strbuf_adds(out, "}");
 }
 
+static void add_task(struct pcs_strbuf *out, const struct pcs_task *task)
+{
+	pcs_strbuf_addf(out, "{\"address\": \"0x%" PRIx64 "\", \"name\": ", task->address);
+	add_str(out, task->name);
+	pcs_strbuf_adds(out, ", \"state\": ");
+	add_str(out, task->state);
+	pcs_strbuf_adds(out, ", \"coro\": ");
+	add_str(out, task->coro);
+	if (task->tid)
+		pcs_strbuf_addf(out, ", \"tid\": %d", task->tid);
+	else
+		pcs_strbuf_adds(out, ", \"tid\": null");
+	pcs_strbuf_addf(out, ", \"running\": %s, \"awaits\": [",
+			task->running ? "true" : "false");
+	for (size_t i = 0; i < task->nawaits; i++)
+		pcs_strbuf_addf(out, "%s\"0x%" PRIx64 "\"", i ? ", " : "", task->awaits[i]);
+	pcs_strbuf_adds(out, "],\n      ");
+	add_stack(out, &task->stack);
+	pcs_strbuf_adds(out, "}");
+}
+
 void pcs_report_json(const struct pcs_snapshot *snap, struct pcs_strbuf *out)
 {
 	pcs_strbuf_adds(out, "{\n  \"format\": \"pycore-stacks/1\",\n  \"target\": {\"kind\": ");
@@ -80,7 +101,13 @@ void pcs_report_json(const struct pcs_snapshot *snap, struct pcs_strbuf *out)
 		add_thread(out, &snap->threads[i]);
 	}
 	pcs_strbuf_adds(out, snap->nthreads ? "\n  ],\n" : "],\n");
-	pcs_strbuf_adds(out, "  \"greenlets\": [],\n  \"tasks\": [],\n  \"warnings\": [");
+	pcs_strbuf_adds(out, "  \"greenlets\": [],\n  \"tasks\": [");
+	for (size_t i = 0; i < snap->ntasks; i++) {
+		pcs_strbuf_adds(out, i ? ",\n    " : "\n    ");
+		add_task(out, &snap->tasks[i]);
+	}
+	pcs_strbuf_adds(out, snap->ntasks ? "\n  ],\n" : "],\n");
+	pcs_strbuf_adds(out, "  \"warnings\": [");
 	for (size_t i = 0; i < snap->nwarnings; i++) {
 		if (i)
 			pcs_strbuf_adds(out, ", ");

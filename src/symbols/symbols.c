@@ -193,11 +193,11 @@ bool pcs_symbols_lookup(struct pcs_symbols *s, const char *name,
 	return module_lookup(s->python, name, addr, size);
 }
 
-bool pcs_symbols_section(struct pcs_symbols *s, const char *name,
-			 pcs_addr_t *addr, uint64_t *size)
+static bool module_section(Dwfl_Module *mod, const char *name, pcs_addr_t *addr,
+			   uint64_t *size)
 {
 	GElf_Addr bias;
-	Elf *elf = dwfl_module_getelf(s->python, &bias);
+	Elf *elf = dwfl_module_getelf(mod, &bias);
 	size_t shstrndx;
 	if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0)
 		return false;
@@ -213,6 +213,44 @@ bool pcs_symbols_section(struct pcs_symbols *s, const char *name,
 		}
 	}
 	return false;
+}
+
+bool pcs_symbols_section(struct pcs_symbols *s, const char *name,
+			 pcs_addr_t *addr, uint64_t *size)
+{
+	return module_section(s->python, name, addr, size);
+}
+
+struct section_arg {
+	const char *name;
+	pcs_addr_t addr;
+	uint64_t size;
+	bool found;
+};
+
+static int find_section(Dwfl_Module *mod, void **userdata, const char *name,
+			Dwarf_Addr start, void *arg)
+{
+	(void)userdata;
+	(void)name;
+	(void)start;
+	struct section_arg *sa = arg;
+	if (!module_section(mod, sa->name, &sa->addr, &sa->size))
+		return DWARF_CB_OK;
+	sa->found = true;
+	return DWARF_CB_ABORT;
+}
+
+bool pcs_symbols_any_section(struct pcs_symbols *s, const char *name,
+			     pcs_addr_t *addr, uint64_t *size)
+{
+	struct section_arg sa = { .name = name };
+	dwfl_getmodules(s->dwfl, find_section, &sa, 0);
+	if (sa.found) {
+		*addr = sa.addr;
+		*size = sa.size;
+	}
+	return sa.found;
 }
 
 bool pcs_symbols_python_runtime(struct pcs_symbols *s, pcs_addr_t *addr)

@@ -58,6 +58,13 @@ bool pcs_symbols_section(struct pcs_symbols *s, const char *name,
 			 pcs_addr_t *addr, uint64_t *size);
 
 /**
+ * Like pcs_symbols_section(), in any module of the target (extension
+ * modules carry their own sections, e.g. _asyncio's .AsyncioDebug).
+ */
+bool pcs_symbols_any_section(struct pcs_symbols *s, const char *name,
+			     pcs_addr_t *addr, uint64_t *size);
+
+/**
  * The address of CPython's `_PyRuntime` (3.7+): its dynamic or static
  * symbol, else the `.PyRuntime` section GCC builds of 3.10+ put it in,
  * which survives full stripping. False if neither exists.

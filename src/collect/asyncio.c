@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 pycore-stacks contributors
+
+// Pending asyncio tasks, their await chains, and who waits on whom.
+
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include "collect/collect.h"
+#include "interp/python.h"
+#include "util/error.h"
+#include "util/vector.h"
+
+// What waits on each task, as read; turned into `awaits` once all tasks
+// are known (a waiter that is not a pending task is not listed).
+struct waits {
+	uint64_t waiter;
+	uint64_t awaited;
+};
+
+struct tasks_ctx {
+	struct pcs_python *py;
+	struct pcs_snapshot *snap;
+	struct waits *waits;
+	size_t nwaits, cap_waits;
+};
+
+static struct pcs_error *add_frame(void *arg, const struct pcs_python_frame *pf)
+{
+	struct pcs_stack *stack = arg;
+	struct pcs_frame f = {
+		.kind = PCS_FRAME_PYTHON,
+		.function = pf->function,
+		.qualname = pf->qualname,
+		.file = pf->file,
+		.line = pf->line,
+	};
+	return pcs_stack_push(stack, &f);
+}
+
+static struct pcs_error *add_task(void *arg, const struct pcs_python_task *pt)
+{
+	struct tasks_ctx *ctx = arg;
+	struct pcs_snapshot *snap = ctx->snap;
+	if (!PCS_VEC_RESERVE(snap->tasks, snap->ntasks, snap->cap_tasks, 1) ||
+	    !PCS_VEC_RESERVE(ctx->waits, ctx->nwaits, ctx->cap_waits, pt->nawaited_by))
+		return &pcs_enomem;
+	struct pcs_task *task = &snap->tasks[snap->ntasks++];
+	*task = (struct pcs_task){
+		.address = pt->addr,
+		.name = pt->name,
+		.state = "pending",
+		.tid = pt->tid,
+		.running = pt->running,
+	};
+	for (size_t i = 0; i < pt->nawaited_by; i++)
+		ctx->waits[ctx->nwaits++] = (struct waits){ pt->awaited_by[i], pt->addr };
+	struct pcs_error *err = pcs_python_coro_chain(ctx->py, pt->coro_addr, add_frame,
+						      &task->stack);
+	if (task->stack.nframes)
+		task->coro = task->stack.frames[0].qualname;
+	if (err && err != &pcs_enomem) {
+		task->stack.truncated = pcs_snapshot_intern(snap, err->message);
+		struct pcs_error *werr = pcs_snapshot_warn(
+			snap, "task 0x%" PRIx64 ": await chain truncated: %s",
+			pt->addr, err->message);
+		pcs_error_destroy(err);
+		err = werr;
+	}
+	return err;
+}
+
+static struct pcs_task *find_task(struct pcs_snapshot *snap, uint64_t addr)
+{
+	for (size_t i = 0; i < snap->ntasks; i++)
+		if (snap->tasks[i].address == addr)
+			return &snap->tasks[i];
+	return NULL;
+}
+
+struct pcs_error *pcs_collect_tasks(struct pcs_python *py, struct pcs_snapshot *snap)
+{
+	if (!pcs_python_has_tasks(py))
+		return NULL;
+	pcs_addr_t *interps;
+	size_t n;
+	struct pcs_error *err = pcs_python_interpreters(py, &interps, &n);
+	if (err)
+		return err;
+	struct tasks_ctx ctx = { .py = py, .snap = snap };
+	for (size_t i = 0; i < n && !err; i++) {
+		err = pcs_python_tasks(py, interps[i], add_task, &ctx);
+		if (err && err != &pcs_enomem) {
+			struct pcs_error *werr = pcs_snapshot_warn(
+				snap, "asyncio tasks: list truncated: %s", err->message);
+			pcs_error_destroy(err);
+			err = werr;
+		}
+	}
+	free(interps);
+	// Awaits follow from what each task is awaited by. (The lookup is
+	// linear in the tasks: an index by address is due before 100,000.)
+	for (size_t i = 0; i < ctx.nwaits && !err; i++) {
+		struct pcs_task *waiter = find_task(snap, ctx.waits[i].waiter);
+		if (!waiter)
+			continue;
+		if (!PCS_VEC_RESERVE(waiter->awaits, waiter->nawaits, waiter->cap_awaits, 1))
+			err = &pcs_enomem;
+		else
+			waiter->awaits[waiter->nawaits++] = ctx.waits[i].awaited;
+	}
+	free(ctx.waits);
+	return err;
+}
