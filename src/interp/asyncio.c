@@ -124,6 +124,13 @@ struct pcs_error *pcs_python_coro_chain(struct pcs_python *py, pcs_addr_t coro,
 						MAX_AWAIT_DEPTH);
 		if ((err = pcs_object_type(py, coro, &type)))
 			break;
+		// `async for` awaits the generator's asend object: go on into
+		// the async generator itself.
+		if (type && type == py->asend_type &&
+		    pcs_layout_has(l, PCS_F_asyncgenasend_ags_gen)) {
+			err = pcs_read_field(py, coro, PCS_F_asyncgenasend_ags_gen, &coro);
+			continue;
+		}
 		if (!is_generator_like(py, type))
 			break;
 		pcs_addr_t frame = coro + (uint64_t)l->offset[PCS_F_gen_gi_iframe];

@@ -36,6 +36,7 @@ struct pcs_python {
 	pcs_addr_t coro_type;		/**< &PyCoro_Type, or 0 */
 	pcs_addr_t gen_type;		/**< &PyGen_Type, or 0 */
 	pcs_addr_t asyncgen_type;	/**< &PyAsyncGen_Type, or 0 */
+	pcs_addr_t asend_type;		/**< &_PyAsyncGenASend_Type, or 0 */
 	pcs_addr_t set_dummy;		/**< &_PySet_Dummy's object, or 0 */
 	pcs_addr_t py2string_type;	/**< &PyString_Type (2.7), or 0 */
 	pcs_addr_t py2int_type;		/**< &PyInt_Type (2.7), or 0 */

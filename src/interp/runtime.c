@@ -53,6 +53,7 @@ struct pcs_error *pcs_python_create(struct pcs_target *t, struct pcs_symbols *s,
 	pcs_symbols_lookup(s, "PyCoro_Type", &py->coro_type, NULL);
 	pcs_symbols_lookup(s, "PyGen_Type", &py->gen_type, NULL);
 	pcs_symbols_lookup(s, "PyAsyncGen_Type", &py->asyncgen_type, NULL);
+	pcs_symbols_lookup(s, "_PyAsyncGenASend_Type", &py->asend_type, NULL);
 	pcs_symbols_lookup(s, "_PySet_Dummy", &py->set_dummy, NULL);
 	pcs_symbols_lookup(s, "PyString_Type", &py->py2string_type, NULL);
 	pcs_symbols_lookup(s, "PyInt_Type", &py->py2int_type, NULL);
