@@ -70,14 +70,6 @@ static struct pcs_error *add_task(void *arg, const struct pcs_python_task *pt)
 	return err;
 }
 
-static struct pcs_task *find_task(struct pcs_snapshot *snap, uint64_t addr)
-{
-	for (size_t i = 0; i < snap->ntasks; i++)
-		if (snap->tasks[i].address == addr)
-			return &snap->tasks[i];
-	return NULL;
-}
-
 struct pcs_error *pcs_collect_tasks(struct pcs_python *py, struct pcs_snapshot *snap)
 {
 	if (!pcs_python_has_tasks(py))
@@ -98,10 +90,11 @@ struct pcs_error *pcs_collect_tasks(struct pcs_python *py, struct pcs_snapshot *
 		}
 	}
 	free(interps);
-	// Awaits follow from what each task is awaited by. (The lookup is
-	// linear in the tasks: an index by address is due before 100,000.)
+	// Awaits follow from what each task is awaited by.
+	pcs_snapshot_sort_tasks(snap);
 	for (size_t i = 0; i < ctx.nwaits && !err; i++) {
-		struct pcs_task *waiter = find_task(snap, ctx.waits[i].waiter);
+		struct pcs_task *waiter =
+			(struct pcs_task *)pcs_snapshot_find_task(snap, ctx.waits[i].waiter);
 		if (!waiter)
 			continue;
 		if (!PCS_VEC_RESERVE(waiter->awaits, waiter->nawaits, waiter->cap_awaits, 1))

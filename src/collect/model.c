@@ -90,6 +90,24 @@ void pcs_snapshot_retain_threads(struct pcs_snapshot *snap,
 	snap->nthreads = kept;
 }
 
+static int cmp_task(const void *a, const void *b)
+{
+	const struct pcs_task *x = a, *y = b;
+	return x->address < y->address ? -1 : x->address > y->address;
+}
+
+void pcs_snapshot_sort_tasks(struct pcs_snapshot *snap)
+{
+	qsort(snap->tasks, snap->ntasks, sizeof(*snap->tasks), cmp_task);
+}
+
+const struct pcs_task *pcs_snapshot_find_task(const struct pcs_snapshot *snap,
+					      uint64_t address)
+{
+	struct pcs_task key = { .address = address };
+	return bsearch(&key, snap->tasks, snap->ntasks, sizeof(*snap->tasks), cmp_task);
+}
+
 void pcs_snapshot_retain_tasks(struct pcs_snapshot *snap,
 			       bool (*keep)(const struct pcs_task *task, void *arg),
 			       void *arg)

@@ -120,6 +120,13 @@ void pcs_snapshot_retain_threads(struct pcs_snapshot *snap,
 				 bool (*keep)(const struct pcs_thread *th, void *arg),
 				 void *arg);
 
+/** Sort the tasks by address, for pcs_snapshot_find_task(). */
+void pcs_snapshot_sort_tasks(struct pcs_snapshot *snap);
+
+/** The task at @p address (tasks sorted), or NULL. */
+const struct pcs_task *pcs_snapshot_find_task(const struct pcs_snapshot *snap,
+					      uint64_t address);
+
 /** Drop (and free) the tasks for which @p keep returns false. */
 void pcs_snapshot_retain_tasks(struct pcs_snapshot *snap,
 			       bool (*keep)(const struct pcs_task *task, void *arg),

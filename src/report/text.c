@@ -57,16 +57,12 @@ static void add_thread(struct pcs_strbuf *out, const struct pcs_thread *th)
 // several is drawn under each; a cycle is drawn once and marked.
 enum { MAX_TREE_DEPTH = 256 };
 
-static const struct pcs_task *find_task(const struct pcs_snapshot *snap,
-					uint64_t addr, size_t *index)
+static bool task_index(const struct pcs_snapshot *snap, uint64_t addr, size_t *index)
 {
-	for (size_t i = 0; i < snap->ntasks; i++) {
-		if (snap->tasks[i].address == addr) {
-			*index = i;
-			return &snap->tasks[i];
-		}
-	}
-	return NULL;
+	const struct pcs_task *t = pcs_snapshot_find_task(snap, addr);
+	if (t)
+		*index = (size_t)(t - snap->tasks);
+	return t != NULL;
 }
 
 static void add_task_tree(struct pcs_strbuf *out, const struct pcs_snapshot *snap,
@@ -107,7 +103,7 @@ static void add_task_tree(struct pcs_strbuf *out, const struct pcs_snapshot *sna
 	on_path[index] = 1;
 	for (size_t i = 0; i < task->nawaits && depth < MAX_TREE_DEPTH; i++) {
 		size_t child;
-		if (find_task(snap, task->awaits[i], &child))
+		if (task_index(snap, task->awaits[i], &child))
 			add_task_tree(out, snap, child, prefix, i + 1 == task->nawaits,
 				      on_path, depth + 1);
 	}
@@ -128,7 +124,7 @@ static void add_tasks(struct pcs_strbuf *out, const struct pcs_snapshot *snap)
 	for (size_t i = 0; i < snap->ntasks; i++) {
 		for (size_t j = 0; j < snap->tasks[i].nawaits; j++) {
 			size_t k;
-			if (find_task(snap, snap->tasks[i].awaits[j], &k))
+			if (task_index(snap, snap->tasks[i].awaits[j], &k))
 				awaited[k] = 1;
 		}
 	}
