@@ -118,6 +118,7 @@ corpus corpus-layouts-sid --core-writer kernel "${sid_release[@]}" \
 	--layout-source debug-offsets --layout-source dwarf --layout-source builtin
 run gdb python3 tests/gdb/run.py
 run bad-input python3 tests/corpus/bad_input.py --tool src/pycore-stacks
+run sanitizers tests/sanitize.sh
 # A short fuzz run (ASan, UBSan) over the core reader and the decoders, after
 # every input that ever crashed them; tests/fuzz/run.sh 3600 for a long one.
 if command -v clang >/dev/null; then
