@@ -24,11 +24,22 @@ out_path atomically (tmp file, then rename):
                 "volatile": true,      # only if declared, see ready()
                 "expect_gil": true}]}  # only if declared, see ready()
 
-frames are outermost first.  A volatile thread never blocks (a busy loop):
-its lines keep changing, so the snapshots need only agree on its functions
-and files, and the line recorded for it is just the last one seen.  The recorder leaves itself out and then exits,
-so a tool dumping the process once /proc/PID/task has len(threads) entries
-sees exactly the recorded threads, each still parked where it was recorded.
+frames are outermost first.  A scenario that watches event loops
+(watch_loop(), through _truth_asyncio.start_loop()) also gets
+
+   "tasks": [{"address": "0x...", "name": ..., "state": "pending",
+              "coro": ..., "tid": ..., "running": false,
+              "frames": [...], "awaits": ["0x...", ...]}]
+
+recorded by _truth_asyncio.record() in the same snapshots as the threads,
+by the rules of corpus/README.md ("asyncio truth").
+
+A volatile thread never blocks (a busy loop): its lines keep changing, so
+the snapshots need only agree on its functions and files, and the line
+recorded for it is just the last one seen.  The recorder leaves itself out
+and then exits, so a tool dumping the process once /proc/PID/task has
+len(threads) entries sees exactly the recorded threads, each still parked
+where it was recorded.
 
 If the scenario never reaches the expected state the recorder prints why on
 stderr and ends the process with status 3.
@@ -64,6 +75,7 @@ _frameless = {}           # ident -> name, threads that run no Python code
 _volatile = set()         # idents of threads that never block (busy loops)
 _expect_gil = set()       # idents of threads declared to hold the GIL
 _main_parked = threading.Event()
+_loops = []               # [(event loop, tid of its thread or None)]: watch_loop()
 
 # Syscall numbers of gettid(2), for Pythons without threading.get_native_id().
 _GETTID = {'x86_64': 186, 'amd64': 186, 'i386': 224, 'i686': 224,
@@ -133,6 +145,25 @@ def frameless(ident, name=None):
     with _cond:
         _frameless[ident] = name
         _cond.notify_all()
+
+
+def watch_loop(loop, tid):
+    """Record the tasks of this asyncio event loop in the truth ("tasks").
+
+    Called by the thread that runs the loop (see _truth_asyncio.start_loop);
+    tid is the kernel id of that thread where the truth is to name it, else
+    None.  The thread calls ready() once its loop is idle, like any worker."""
+    with _cond:
+        _loops.append((loop, tid))
+        _cond.notify_all()
+
+
+def skip(reason):
+    """End a scenario that cannot run on this Python (exit status 77); the
+    harness reports its cases as skipped, with the reason."""
+    sys.stderr.write('skip: %s\n' % reason)
+    sys.stderr.flush()
+    os._exit(77)
 
 
 def _text(value):
@@ -213,6 +244,17 @@ def _names(recorder):
     return names
 
 
+def _tasks(loops):
+    """The "tasks" of the truth for the watched loops, or None if none."""
+    if not loops:
+        return None
+    import _truth_asyncio  # Python 3 only; loops are watched only there
+    try:
+        return _truth_asyncio.record(loops)
+    except _truth_asyncio.RecordError as e:
+        _fail('tasks: %s' % e)
+
+
 def _record(out_path, expected, main):
     recorder = get_ident()
     deadline = time.time() + SETTLE_TIMEOUT
@@ -227,10 +269,12 @@ def _record(out_path, expected, main):
     time.sleep(ENTER_DELAY)
     with _cond:
         volatile = set(_volatile)
+        loops = list(_loops)
     previous = None
     while True:
         snap = _snapshot(recorder)
-        key = _agreeing(snap, volatile)
+        tasks = _tasks(loops)
+        key = (_agreeing(snap, volatile), tasks)
         if key == previous:
             break
         previous = key
@@ -278,6 +322,8 @@ def _record(out_path, expected, main):
         'pid': os.getpid(),
         'threads': threads,
     }
+    if tasks is not None:
+        document['tasks'] = tasks
     tmp = '%s.tmp.%d' % (out_path, os.getpid())
     with open(tmp, 'w') as out:
         json.dump(document, out, indent=1, sort_keys=True)

@@ -17,7 +17,12 @@ Python frames (function, file, line).  A thread the truth marks "volatile"
 (a busy loop) must have the same number of frames with the same function
 and file, at any line.  If a thread of the truth says "expect_gil", that
 thread must report holds_gil true and every other thread false (null, i.e.
-unknown, fails).  One line per case, then a summary.
+unknown, fails).  Where the truth has "tasks" (asyncio scenarios), the
+tool's tasks must be the same set of addresses, and per task have the same
+name, state, coro, running, tid (where the truth knows it), frames
+(function, file, line) and awaits (as a set).  A scenario that cannot run on
+an interpreter exits with status 77 (truth.skip()): its cases are skipped.
+One line per case, then a summary.
 
 usage: tests/corpus/run.py [--tool PATH] [--python PATH]... [--scenario NAME]...
                            [--mode live|core|both] [-k SUBSTRING] [-j N] [-v]
@@ -171,6 +176,11 @@ def probe_python(path):
     return Python(path, out.stdout.decode().strip())
 
 
+def version_tuple(text):
+    """(3, 12) of "3.12.1"."""
+    return tuple(int(x) for x in re.findall(r'\d+', text)[:2])
+
+
 def version_key(python):
     return tuple(int(x) if x.isdigit() else 0
                  for x in re.split(r'[.+a-z]+', python.version) if x)
@@ -260,6 +270,9 @@ class Target(object):
     def _wait_truth(self):
         deadline = time.time() + TRUTH_TIMEOUT
         while not os.path.exists(self.truth_path):
+            if self.proc.poll() == SKIP:
+                lines = self.log().splitlines() or ['skip: (no reason given)']
+                raise Skip(lines[-1].split('skip: ', 1)[-1])
             if self.proc.poll() is not None:
                 raise self._died('exited before recording its truth')
             if time.time() > deadline:
@@ -389,7 +402,159 @@ def expect_generators_methods(truth):
     return errors
 
 
+TASK_KEYS = ('address', 'name', 'state', 'coro', 'tid', 'running', 'frames', 'awaits')
+
+
+def expect_tasks_sane(truth, thread_tids):
+    """What every asyncio truth must satisfy, whatever the scenario."""
+    errors = []
+    tasks = truth['tasks']
+    named = version_tuple(truth['python_version']) >= (3, 8)
+    addresses = [t.get('address') for t in tasks]
+    if not tasks:
+        errors.append('no tasks')
+    if len(set(addresses)) != len(addresses):
+        errors.append('duplicate task addresses')
+    for t in tasks:
+        label = 'task %s' % t.get('address')
+        if sorted(t) != sorted(TASK_KEYS):
+            errors.append('%s: keys %s, want %s' % (label, sorted(t), sorted(TASK_KEYS)))
+            continue
+        if not re.match(r'^0x[0-9a-f]+$', t['address']):
+            errors.append('%s: bad address' % label)
+        if t['state'] != 'pending' or t['running'] is not False:
+            errors.append('%s: state %r, running %r' % (label, t['state'], t['running']))
+        if named != (t['name'] is not None) or named != (t['tid'] is not None):
+            errors.append('%s: name %r, tid %r on %s'
+                          % (label, t['name'], t['tid'], truth['python_version']))
+        if t['tid'] is not None and t['tid'] not in thread_tids:
+            errors.append('%s: tid %s is no thread of the truth' % (label, t['tid']))
+        if not t['frames'] or t['frames'][0]['function'] != t['coro'].split('.')[-1]:
+            errors.append('%s: coro %s, frames %s' % (label, t['coro'], t['frames']))
+        if any(not isinstance(f.get('line'), int) or f['line'] < 1 for f in t['frames']):
+            errors.append('%s: a frame without a line: %s' % (label, t['frames']))
+        unknown = set(t['awaits']) - set(addresses)
+        if unknown or t['address'] in t['awaits']:
+            errors.append('%s: awaits %s' % (label, t['awaits']))
+    return errors
+
+
+def expect_task_graph(truth, spec, stdlib):
+    """Check the tasks of an asyncio truth against spec, by coroutine:
+
+      {coro qualname: (how many tasks, [coro of each task it awaits],
+                       [functions of its first frames], [explicit names])}
+
+    Names (3.8+) are the explicit ones and "Task-N" for the others; no task
+    is awaited by two.  Frames past the given first ones must be asyncio's
+    own: stdlib is {function: its file's name} of those the chains may reach
+    (generator-based on 3.6, coroutines later)."""
+    errors = []
+    tasks = truth['tasks']
+    by_address = dict((t['address'], t) for t in tasks)
+    named = version_tuple(truth['python_version']) >= (3, 8)
+    awaited = [a for t in tasks for a in t['awaits']]
+    if len(set(awaited)) != len(awaited):
+        errors.append('a task is awaited by two: %s' % sorted(awaited))
+    for coro, (count, awaits, functions, names) in sorted(spec.items()):
+        mine = [t for t in tasks if t['coro'] == coro]
+        if len(mine) != count:
+            errors.append('%d tasks of %s, want %d' % (len(mine), coro, count))
+        for t in mine:
+            label = 'task %s (%s)' % (t['address'], coro)
+            got = sorted(by_address[a]['coro'] for a in t['awaits'] if a in by_address)
+            if got != sorted(awaits):
+                errors.append('%s awaits %s, want %s' % (label, got, sorted(awaits)))
+            got = [f['function'] for f in t['frames']]
+            if got[:len(functions)] != functions:
+                errors.append('%s: frames %s, want %s first' % (label, got, functions))
+            for f in t['frames'][len(functions):]:
+                if stdlib.get(f['function']) != os.path.basename(f['file']):
+                    errors.append('%s: unexpected frame %s %s:%s'
+                                  % (label, f['function'], f['file'], f['line']))
+        if named:
+            got = sorted(n if n in names else re.sub(r'^Task-\d+$', 'Task-*', n)
+                         for n in (t['name'] for t in mine))
+            want = sorted(names + ['Task-*'] * (count - len(names)))
+            if got != want:
+                errors.append('names of %s tasks %s, want %s' % (coro, got, want))
+    return errors
+
+
+def expect_asyncio_gather_tree(truth):
+    return expect_task_graph(truth, {
+        'root': (1, ['mid'] * 3, ['root'], ['root']),
+        'mid': (3, ['leaf'] * 2, ['mid'], ['mid-2']),
+        'leaf': (6, [], ['leaf', 'wait'], []),
+    }, {})
+
+
+def expect_asyncio_chains(truth):
+    return expect_task_graph(truth, {
+        'Pipeline.run': (1, [], ['run', 'stage_b', 'stage_c', 'stage_d', 'wait'],
+                         ['nested-4']),
+        'legacy_caller': (1, [], ['legacy_caller', 'legacy_outer', 'legacy_inner',
+                                  'deepest'], ['yield-from']),
+        'consume_async_for': (1, [], ['consume_async_for', 'ticker', 'wait'],
+                              ['async-for']),
+        'consume_asend': (1, [], ['consume_asend', 'ticker', 'wait'], ['asend']),
+    }, {})
+
+
+def expect_asyncio_waits(truth):
+    return expect_task_graph(truth, {
+        'wait_bare': (1, [], ['wait_bare'], ['bare-future']),
+        'wait_event': (1, [], ['wait_event', 'wait'], ['event-wait']),
+        'wait_queue': (1, [], ['wait_queue', 'get'], ['queue-get']),
+        'wait_sleep': (1, [], ['wait_sleep', 'sleep'], ['sleep']),
+        'guarded': (1, [], ['guarded', 'wait'], ['guarded']),
+        'wait_shield': (1, ['guarded'], ['wait_shield'], ['shield-waiter']),
+        'target': (1, [], ['target', 'wait'], ['target']),
+        'wait_with_timeout': (1, ['target'], ['wait_with_timeout', 'wait_for'],
+                              ['wait-for']),
+        'watched': (1, [], ['watched', 'wait'], ['watched']),
+        'wait_any': (1, ['watched'], ['wait_any', 'wait', '_wait'], ['wait-any']),
+    }, {})
+
+
+def expect_asyncio_taskgroup(truth):
+    # TaskGroup.__aexit__ waits in itself (3.11-3.13) or in _aexit (3.14+).
+    return expect_task_graph(truth, {
+        'group_owner': (1, ['child', 'child_with_group'], ['group_owner', '__aexit__'],
+                        ['group-owner']),
+        'child_with_group': (1, ['grandchild'] * 2, ['child_with_group', '__aexit__'],
+                             ['child-0']),
+        'child': (1, [], ['child', 'wait'], []),
+        'grandchild': (2, [], ['grandchild', 'wait'], ['grandchild-0']),
+    }, {'_aexit': 'taskgroups.py'})
+
+
+def expect_asyncio_threads(truth):
+    errors = expect_task_graph(truth, {
+        'producer': (3, [], ['producer', 'wait'], ['producer-0', 'producer-1', 'producer-2']),
+        'consumer': (3, ['producer'], ['consumer'], ['consumer-0', 'consumer-1', 'consumer-2']),
+    }, {})
+    by_address = dict((t['address'], t) for t in truth['tasks'])
+    for t in truth['tasks']:
+        for a in t['awaits']:
+            if by_address[a]['tid'] != t['tid']:
+                errors.append('task %s awaits %s of another thread' % (t['address'], a))
+    if version_tuple(truth['python_version']) >= (3, 8):
+        threads = by_name(truth)
+        loops = set(threads[n]['native_id'] for n in ('loop-0', 'loop-1', 'loop-2')
+                    if n in threads)
+        tids = set(t['tid'] for t in truth['tasks'])
+        if tids != loops or len(loops) != 3:
+            errors.append('task tids %s, loop threads %s' % (sorted(tids), sorted(loops)))
+    return errors
+
+
 EXPECT = {
+    'asyncio_gather_tree': expect_asyncio_gather_tree,
+    'asyncio_chains': expect_asyncio_chains,
+    'asyncio_waits': expect_asyncio_waits,
+    'asyncio_taskgroup': expect_asyncio_taskgroup,
+    'asyncio_threads': expect_asyncio_threads,
     'deep_recursion': expect_deep_recursion,
     'unicode_names': expect_unicode_names,
     'unnamed_threads': expect_unnamed_threads,
@@ -436,8 +601,10 @@ def check_truth(target):
             want = ('_park_main',) + park_line()
             if where != want:
                 errors.append('MainThread innermost frame %s, want %s' % (where, want))
+    if 'tasks' in truth:
+        errors.extend(expect_tasks_sane(truth, set(tids)))
     check = EXPECT.get(target.scenario)
-    if check:
+    if check and not errors:
         errors.extend(check(truth))
     if errors:
         raise CaseError('%s: bad truth (corpus bug):\n%s'
@@ -566,9 +733,59 @@ def compare(truth, doc, kind):
         if wf != gf:
             diff = frames_diff(wf, gf)
             errors.append('%s: %s\n%s' % (label, diff[0], '\n'.join(diff[1:])))
+    if 'tasks' in truth:
+        errors.extend(compare_tasks(truth['tasks'], doc.get('tasks')))
     if errors and doc.get('warnings'):
         errors.append('tool warnings:\n%s' % indent('\n'.join(
             str(w) for w in doc['warnings'])))
+    return errors
+
+
+def task_label(task):
+    return '%s (%s, %s)' % (task.get('address'), task.get('name') or '-',
+                            task.get('coro'))
+
+
+def compare_tasks(want_list, tasks):
+    """Differences between the truth's tasks and the tool's."""
+    if not isinstance(tasks, list):
+        return ['tasks is %r, not a list' % type(tasks).__name__]
+    errors = []
+    got = {}
+    for t in tasks:
+        address = t.get('address') if isinstance(t, dict) else None
+        if address in got:
+            errors.append('task %s listed twice' % address)
+        got[address] = t
+    want = dict((t['address'], t) for t in want_list)
+    for address in sorted(set(want) - set(got), key=str):
+        errors.append('missing task %s' % task_label(want[address]))
+    for address in sorted(set(got) - set(want), key=str):
+        errors.append('unexpected task %s' % task_label(got[address]))
+    for address in sorted(set(want) & set(got)):
+        w, g = want[address], got[address]
+        label = 'task %s' % task_label(w)
+        for key in ('name', 'state', 'coro', 'running'):
+            if g.get(key) != w[key]:
+                errors.append('%s: %s %r, want %r' % (label, key, g.get(key), w[key]))
+        if w['tid'] is not None and g.get('tid') != w['tid']:
+            errors.append('%s: tid %r, want %r' % (label, g.get('tid'), w['tid']))
+        awaits = g.get('awaits')
+        if not isinstance(awaits, list):
+            errors.append('%s: awaits is %r' % (label, awaits))
+        elif sorted(set(map(str, awaits))) != sorted(w['awaits']) or \
+                len(set(map(str, awaits))) != len(awaits):
+            errors.append('%s: awaits %s, want %s'
+                          % (label, sorted(map(str, awaits)), sorted(w['awaits'])))
+        frames = g.get('frames')
+        if not isinstance(frames, list):
+            errors.append('%s: frames is %r' % (label, frames))
+            continue
+        wf = [(f['function'], f['file'], f['line']) for f in w['frames']]
+        gf = python_frames(frames)
+        if wf != gf:
+            diff = frames_diff(wf, gf)
+            errors.append('%s: %s\n%s' % (label, diff[0], '\n'.join(diff[1:])))
     return errors
 
 
@@ -672,6 +889,9 @@ class Unit(object):
                     check_truth(target)
                     for mode in self.modes:
                         results.append(self.run_mode(mode, target, workdir, options))
+            except Skip as e:
+                for mode in self.modes:
+                    results.append(Result(self.case_name(mode), 'skip', str(e)))
             except CaseError as e:
                 done = set(r.name for r in results)
                 for mode in self.modes:
@@ -689,8 +909,9 @@ class Unit(object):
         try:
             detail = None
             if mode == 'truth':
-                detail = '%d threads, truth at %s' % (
-                    len(target.truth['threads']), target.truth_path)
+                detail = '%d threads, %d tasks, truth at %s' % (
+                    len(target.truth['threads']), len(target.truth.get('tasks', ())),
+                    target.truth_path)
             elif mode in ('core', 'core+exe'):
                 if not options.gcore:
                     raise Skip('gcore not found (apt-get install gdb)')
