@@ -97,24 +97,38 @@ corpus() {
 	shift
 	run "$name" python3 tests/corpus/run.py --tool src/pycore-stacks "$@"
 }
-corpus corpus "${pyenv_pythons[@]}" "${system_pythons[@]}" "${stripped_pythons[@]}"
+# Thread scenarios run on every row; asyncio scenarios where the tool reads
+# tasks so far (3.14, 3.15).
+threads=()
+for s in threads_blocking generators_methods deep_recursion unicode_names \
+	unnamed_threads main_only gil_holder; do
+	threads+=(--scenario "$s")
+done
+asyncio=()
+for s in asyncio_chains asyncio_gather_tree asyncio_waits asyncio_taskgroup \
+	asyncio_threads; do
+	asyncio+=(--scenario "$s")
+done
+corpus corpus "${threads[@]}" "${pyenv_pythons[@]}" "${system_pythons[@]}" \
+	"${stripped_pythons[@]}"
 # gdb 13's gcore writes zero pages at the top of thread stacks of sid's newer
 # glibc: the kernel writes their cores.
-corpus corpus-sid --core-writer kernel "${sid_release[@]}"
+corpus corpus-sid --core-writer kernel "${threads[@]}" "${asyncio[@]}" "${sid_release[@]}"
 corpus corpus-sid-debug --core-writer kernel "${sid_pythons[@]}" \
 	--tool-arg=--debug-dir="$sid_debug_dir" --scenario threads_blocking \
-	--scenario deep_recursion --scenario unicode_names
+	--scenario deep_recursion --scenario unicode_names "${asyncio[@]}"
 # Every layout source must give the same, exact stacks: force each one where
 # the build has it.
-corpus corpus-layouts "${pyenv_pythons[@]}" --python /usr/bin/python3 \
+corpus corpus-layouts "${threads[@]}" "${pyenv_pythons[@]}" --python /usr/bin/python3 \
 	--layout-source dwarf --layout-source builtin
 debug_offsets_pythons=()
 for p in "${pyenv_pythons[@]}"; do
 	case "$p" in */python3.1[3-9]) debug_offsets_pythons+=(--python "$p") ;; esac
 done
-corpus corpus-layouts-3.13 "${debug_offsets_pythons[@]}" --layout-source debug-offsets
-corpus corpus-layouts-sid --core-writer kernel "${sid_release[@]}" \
-	--tool-arg=--debug-dir="$sid_debug_dir" \
+corpus corpus-layouts-3.13 "${threads[@]}" "${debug_offsets_pythons[@]}" \
+	--layout-source debug-offsets
+corpus corpus-layouts-sid --core-writer kernel "${threads[@]}" "${asyncio[@]}" \
+	"${sid_release[@]}" --tool-arg=--debug-dir="$sid_debug_dir" \
 	--layout-source debug-offsets --layout-source dwarf --layout-source builtin
 run gdb python3 tests/gdb/run.py
 run bad-input python3 tests/corpus/bad_input.py --tool src/pycore-stacks
