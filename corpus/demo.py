@@ -99,8 +99,8 @@ def fetch_rows():
 
 
 # --- asyncio ----------------------------------------------------------------
-# Later: an event loop thread with a small gather tree goes here.  Start its
-# thread from start_threads() and count it in the returned total.
+# An event loop thread whose request handlers wait on a connection pool
+# (_demo_asyncio.py; Python 3.6+).
 
 # --- greenlets --------------------------------------------------------------
 # Later: a gevent pool / raw greenlets go here, same rules as above.
@@ -118,6 +118,9 @@ def start_threads():
     while not db_lock.locked():
         time.sleep(0.01)
     started.append(truth.start_thread(write_report, u'report-writer'))
+    if sys.version_info >= (3, 6):
+        import _demo_asyncio
+        started.append(_demo_asyncio.start())
     return started
 
 

@@ -10,7 +10,10 @@ python=${PYTHON:-/usr/bin/python3}
 workdir=$(mktemp -d)
 demo_pid=""
 cleanup() {
-	[ -n "$demo_pid" ] && kill -9 "$demo_pid" 2>/dev/null || true
+	if [ -n "$demo_pid" ]; then
+		kill -9 "$demo_pid" 2>/dev/null
+		wait "$demo_pid" 2>/dev/null
+	fi
 	rm -rf "$workdir"
 }
 trap cleanup EXIT
