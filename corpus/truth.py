@@ -374,3 +374,13 @@ def out_path_from_argv():
     if len(sys.argv) > 1 and sys.argv[1]:
         return sys.argv[1]
     return None
+
+
+def run_py3_scenario(module, min_version=(3, 6), what='asyncio'):
+    """The main() of a scenario whose code needs Python 3 and lives in
+    `module` (a scenarios/_*.py file with a start() that starts its threads
+    and returns how many): skip on older Pythons, else start and record."""
+    if sys.version_info < min_version:
+        skip('%s needs Python %d.%d+' % ((what,) + tuple(min_version)))
+    threads = __import__(module).start()
+    park_and_record(out_path_from_argv(), 1 + threads)

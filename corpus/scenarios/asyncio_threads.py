@@ -15,13 +15,5 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import truth  # noqa: E402
 
 
-def main():
-    if sys.version_info < (3, 6):
-        truth.skip('asyncio needs Python 3.6+')
-    import _aio_threads
-    threads = _aio_threads.start()
-    truth.park_and_record(truth.out_path_from_argv(), 1 + threads)
-
-
 if __name__ == '__main__':
-    main()
+    truth.run_py3_scenario('_aio_threads')

@@ -25,19 +25,6 @@ struct tasks_ctx {
 	size_t nwaits, cap_waits;
 };
 
-static struct pcs_error *add_frame(void *arg, const struct pcs_python_frame *pf)
-{
-	struct pcs_stack *stack = arg;
-	struct pcs_frame f = {
-		.kind = PCS_FRAME_PYTHON,
-		.function = pf->function,
-		.qualname = pf->qualname,
-		.file = pf->file,
-		.line = pf->line,
-	};
-	return pcs_stack_push(stack, &f);
-}
-
 static struct pcs_error *add_task(void *arg, const struct pcs_python_task *pt)
 {
 	struct tasks_ctx *ctx = arg;
@@ -55,7 +42,7 @@ static struct pcs_error *add_task(void *arg, const struct pcs_python_task *pt)
 	};
 	for (size_t i = 0; i < pt->nawaited_by; i++)
 		ctx->waits[ctx->nwaits++] = (struct waits){ pt->awaited_by[i], pt->addr };
-	struct pcs_error *err = pcs_python_coro_chain(ctx->py, pt->coro_addr, add_frame,
+	struct pcs_error *err = pcs_python_coro_chain(ctx->py, pt->coro_addr, pcs_collect_push_frame,
 						      &task->stack);
 	if (task->stack.nframes)
 		task->coro = task->stack.frames[0].qualname;

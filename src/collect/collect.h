@@ -12,6 +12,14 @@
 
 struct pcs_error;
 struct pcs_python;
+struct pcs_python_frame;
+
+/**
+ * A pcs_python_frame_fn that appends the frame to the `struct pcs_stack *`
+ * @p stack (the strings are already interned in the snapshot).
+ */
+struct pcs_error *pcs_collect_push_frame(void *stack,
+					 const struct pcs_python_frame *pf);
 
 /**
  * Add every OS thread of every interpreter to @p snap. A thread whose

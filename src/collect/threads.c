@@ -9,14 +9,9 @@
 #include "util/error.h"
 #include "util/vector.h"
 
-struct frame_ctx {
-	struct pcs_snapshot *snap;
-	struct pcs_stack *stack;
-};
-
-static struct pcs_error *add_frame(void *arg, const struct pcs_python_frame *pf)
+struct pcs_error *pcs_collect_push_frame(void *stack,
+					 const struct pcs_python_frame *pf)
 {
-	struct frame_ctx *ctx = arg;
 	// The interpreter model interns in the snapshot's table already.
 	struct pcs_frame f = {
 		.kind = PCS_FRAME_PYTHON,
@@ -25,7 +20,7 @@ static struct pcs_error *add_frame(void *arg, const struct pcs_python_frame *pf)
 		.file = pf->file,
 		.line = pf->line,
 	};
-	return pcs_stack_push(ctx->stack, &f);
+	return pcs_stack_push(stack, &f);
 }
 
 struct names_ctx {
@@ -100,8 +95,8 @@ static struct pcs_error *collect_interp(struct pcs_python *py,
 		if (!uerr) {
 			th->tid = info.tid;
 			th->ident = info.ident;
-			struct frame_ctx ctx = { snap, &th->stack };
-			uerr = pcs_python_walk_frames(py, tstates[i], add_frame, &ctx);
+			uerr = pcs_python_walk_frames(py, tstates[i],
+						      pcs_collect_push_frame, &th->stack);
 		}
 		pcs_stack_reverse(&th->stack);
 		if (uerr)
