@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Build the libFuzzer targets with ASan and UBSan (clang) and run each for
-# SECONDS (default 30): a short run in the tests, a long one by hand
+# SECONDS (default 30; FUZZ_TARGETS to choose): a short run in the tests, a long one by hand
 # (tests/fuzz/run.sh 3600). Crashes are kept under tests/fuzz/crashes/ to
 # become regression inputs; the corpus grows in $PCS_CACHE/fuzz.
 # Prints one line per target and "N passed, N failed".
@@ -19,7 +19,7 @@ pkg=$(pkg-config --cflags --libs libdw libelf)
 
 passed=0
 failed=0
-for target in fuzz_core fuzz_parsers; do
+for target in ${FUZZ_TARGETS:-fuzz_core fuzz_parsers}; do
 	if ! clang $flags tests/fuzz/$target.c $lib_sources src/symbols/symbols.c \
 		$pkg -o "$out/$target" 2> "$out/$target.build.log"; then
 		echo "FAIL - fuzz $target (build)"
