@@ -225,6 +225,9 @@ static struct pcs_error *snapshot_target(struct pcs_target *t,
 		err = pcs_layout_select(t, syms, opts->layout_source, &layout);
 	if (!err)
 		err = describe_target(t, layout, snap);
+	// A live target pauses from here: only the walk itself is in the pause.
+	if (!err)
+		err = pcs_target_stop(t);
 	if (!err)
 		err = pcs_python_create(t, syms, layout, &snap->strings, &py);
 	if (!err)

@@ -38,6 +38,11 @@ bool pcs_target_readable(struct pcs_target *t, pcs_addr_t addr, size_t len)
 	return true;
 }
 
+struct pcs_error *pcs_target_stop(struct pcs_target *t)
+{
+	return t->kind == PCS_TARGET_PROCESS ? pcs_target_live_stop(t) : NULL;
+}
+
 void pcs_target_destroy(struct pcs_target *t)
 {
 	if (!t)

@@ -10,9 +10,8 @@
  * the core or the process really has and fail with PCS_ERROR_FAULT, never
  * with a crash. Remote addresses are `pcs_addr_t`, never host pointers.
  *
- * A live target is stopped (every thread, ptrace-seized and interrupted) for
- * the lifetime of the `struct pcs_target` and resumed by
- * pcs_target_destroy(). Seizing, not attaching, means that if this process
+ * A live target is stopped (every thread, ptrace-seized and interrupted) from
+ * pcs_target_stop() until pcs_target_destroy() resumes it. Seizing, not attaching, means that if this process
  * dies for any reason the kernel resumes the target: it is never left
  * stopped.
  */
@@ -67,11 +66,19 @@ struct pcs_error *pcs_target_open_core(const char *core_path,
 				       struct pcs_target **ret);
 
 /**
- * Stop every thread of process @p pid and open its memory. Errors name the
- * pid; a permission error names the likely cause (yama ptrace_scope,
- * CAP_SYS_PTRACE, another tracer).
+ * Open process @p pid: its memory and mappings. It keeps running until
+ * pcs_target_stop(). Errors name the pid; a permission error names the
+ * likely cause (yama ptrace_scope, CAP_SYS_PTRACE, another tracer).
  */
 struct pcs_error *pcs_target_attach(int pid, struct pcs_target **ret);
+
+/**
+ * Stop every thread of a live target (seize and interrupt; the thread list
+ * and registers are known from then on) until pcs_target_destroy(). A no-op
+ * for cores and for processes a debugger holds. Read only constant data
+ * (symbols, layouts) before it, everything else after.
+ */
+struct pcs_error *pcs_target_stop(struct pcs_target *t);
 
 /**
  * Open process @p pid that another tracer (a debugger) holds stopped: read

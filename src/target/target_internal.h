@@ -73,6 +73,7 @@ void pcs_target_core_deinit(struct pcs_target *t);
 struct pcs_error *pcs_target_live_read(struct pcs_target *t, pcs_addr_t addr,
 				       void *buf, size_t len);
 void pcs_target_live_deinit(struct pcs_target *t);
+struct pcs_error *pcs_target_live_stop(struct pcs_target *t);
 
 struct pcs_error *pcs_target_add_mapping(struct pcs_target *t, pcs_addr_t start,
 					 pcs_addr_t end, uint64_t offset,

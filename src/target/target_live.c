@@ -312,11 +312,18 @@ static struct pcs_error *attach(struct pcs_target *t)
 	t->exe_path = strdup(exe);
 	if (!t->exe_path)
 		return &pcs_enomem;
-	struct pcs_error *err = t->held_by_other ? list_threads(t) : stop_all(t);
+	// A process we stop ourselves keeps running until pcs_target_stop():
+	// finding symbols and layouts, which read only what does not change,
+	// is not part of its pause.
+	struct pcs_error *err = t->held_by_other ? list_threads(t) : NULL;
 	if (err)
 		return err;
+	// Reading another process's memory takes the same permission as
+	// tracing it: say so now, not as unreadable memory later.
 	snprintf(path, sizeof(path), "/proc/%d/mem", t->pid);
 	t->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (t->mem_fd < 0 && (errno == EACCES || errno == EPERM))
+		return permission_error(t->pid, errno);
 	return read_maps(t);
 }
 
@@ -365,4 +372,17 @@ struct pcs_error *pcs_target_attach(int pid, struct pcs_target **ret)
 struct pcs_error *pcs_target_open_stopped(int pid, struct pcs_target **ret)
 {
 	return open_live(pid, true, ret);
+}
+
+struct pcs_error *pcs_target_live_stop(struct pcs_target *t)
+{
+	if (t->held_by_other || t->nstopped)
+		return NULL;
+	struct pcs_error *err = stop_all(t);
+	if (err)
+		return pcs_error_prefix(err, "pid %d", t->pid);
+	// Pages read while it ran may have changed since.
+	for (size_t i = 0; i < t->npages; i++)
+		t->pages[i].addr = UINT64_MAX;
+	return NULL;
 }

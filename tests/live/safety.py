@@ -3,7 +3,7 @@
 """A live target must come through every exit path of pycore-stacks unharmed.
 
 The analyzer runs under gdb, stopped right after it has stopped the target
-(breakpoint on pcs_symbols_create), and is then ended every way it can end:
+(breakpoint on pcs_python_create), and is then ended every way it can end:
 SIGKILL, SIGTERM, SIGINT, a normal finish. The target, a Python process
 whose threads keep writing a heartbeat, must afterwards have no tracer, no
 thread in a stopped state, and a heartbeat that moves. One more case kills
@@ -91,7 +91,7 @@ def analyzer_under_gdb(tool, pid):
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True)
     gdb.stdin.write("set pagination off\nset confirm off\n"
-                    "break pcs_symbols_create\nrun\n"
+                    "break pcs_python_create\nrun\n"
                     "printf \"STOPPED-HERE\\n\"\n")
     gdb.stdin.flush()
     deadline = time.time() + 30
