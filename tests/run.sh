@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Set everything up, then run every test: unit tests, the corpus (each
-# scenario under every pyenv CPython 2.7 and 3.6-3.13 and the system
-# python3, live and from gcore cores, matched exactly against the scenario's
-# own record; then again with each layout source forced), the layout tables
-# against their generator, the bad-input table and the live-safety tests.
-# Ends with one line: "N passed, N failed".
+# Set everything up, then run every test: unit tests; the layout tables
+# against their generator; the corpus (each scenario under every row of the
+# interpreter matrix, live and from cores, matched exactly against the
+# scenario's own record; then again with each layout source forced); the gdb
+# commands; the bad-input table; the sanitizer build; a short fuzz run; the
+# live-safety tests. Ends with one line: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh || exit 1
@@ -137,6 +137,9 @@ run sanitizers tests/sanitize.sh
 # every input that ever crashed them; tests/fuzz/run.sh 3600 for a long one.
 if command -v clang >/dev/null; then
 	run fuzz tests/fuzz/run.sh 20
+else
+	echo "FAIL - fuzz: clang not installed"
+	failed=$((failed + 1))
 fi
 run live-safety python3 tests/live/safety.py --tool src/pycore-stacks
 
