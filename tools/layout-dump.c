@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Copyright (c) 2026 pycore-stacks contributors
 
-// layout-dump FILE VERSION ORIGIN: resolve fields.def from the DWARF in FILE
-// (a libpython, an executable, or a separate .debug file) and print the
-// layout table tools/gen-layout commits under src/layout/tables/.
+// layout-dump FILE VERSION ORIGIN [MORE-FILE...]: resolve fields.def from the
+// DWARF in FILE (a libpython, an executable, or a separate .debug file), the
+// structs it lacks from the MORE-FILEs (e.g. the _asyncio extension), and
+// print the layout table tools/gen-layout commits under src/layout/tables/.
 
 #include <elfutils/libdw.h>
 #include <fcntl.h>
@@ -17,8 +18,8 @@
 
 int main(int argc, char **argv)
 {
-	if (argc != 4) {
-		fprintf(stderr, "usage: layout-dump FILE VERSION ORIGIN\n");
+	if (argc < 4) {
+		fprintf(stderr, "usage: layout-dump FILE VERSION ORIGIN [MORE-FILE...]\n");
 		return 2;
 	}
 	int fd = open(argv[1], O_RDONLY);
@@ -38,6 +39,17 @@ int main(int argc, char **argv)
 	if (err) {
 		fprintf(stderr, "%s: %s\n", argv[1], err->message);
 		return 1;
+	}
+	for (int i = 4; i < argc; i++) {
+		int mfd = open(argv[i], O_RDONLY);
+		Dwarf *more = mfd >= 0 ? dwarf_begin(mfd, DWARF_C_READ) : NULL;
+		if (!more) {
+			fprintf(stderr, "%s: no DWARF\n", argv[i]);
+			return 1;
+		}
+		pcs_layout_merge_dwarf(more, &layout);
+		dwarf_end(more);
+		close(mfd);
 	}
 	struct pcs_strbuf out = PCS_STRBUF_INIT;
 	pcs_layout_write_table(&layout, argv[3], &out);

@@ -23,14 +23,35 @@ struct tasks_ctx {
 	struct pcs_snapshot *snap;
 	struct waits *waits;
 	size_t nwaits, cap_waits;
+	// (future, task whose done-callback refers to it), by future.
+	struct waits *refs;
+	size_t nrefs, cap_refs;
 };
+
+static int cmp_ref(const void *a, const void *b)
+{
+	const struct waits *x = a, *y = b;
+	return x->waiter < y->waiter ? -1 : x->waiter > y->waiter;
+}
+
+static struct pcs_error *add_await(struct pcs_task *waiter, uint64_t awaited)
+{
+	for (size_t i = 0; i < waiter->nawaits; i++)
+		if (waiter->awaits[i] == awaited)
+			return NULL;
+	if (!PCS_VEC_RESERVE(waiter->awaits, waiter->nawaits, waiter->cap_awaits, 1))
+		return &pcs_enomem;
+	waiter->awaits[waiter->nawaits++] = awaited;
+	return NULL;
+}
 
 static struct pcs_error *add_task(void *arg, const struct pcs_python_task *pt)
 {
 	struct tasks_ctx *ctx = arg;
 	struct pcs_snapshot *snap = ctx->snap;
 	if (!PCS_VEC_RESERVE(snap->tasks, snap->ntasks, snap->cap_tasks, 1) ||
-	    !PCS_VEC_RESERVE(ctx->waits, ctx->nwaits, ctx->cap_waits, pt->nawaited_by))
+	    !PCS_VEC_RESERVE(ctx->waits, ctx->nwaits, ctx->cap_waits,
+			     pt->nawaited_by + pt->nwaits_on))
 		return &pcs_enomem;
 	struct pcs_task *task = &snap->tasks[snap->ntasks++];
 	*task = (struct pcs_task){
@@ -42,6 +63,12 @@ static struct pcs_error *add_task(void *arg, const struct pcs_python_task *pt)
 	};
 	for (size_t i = 0; i < pt->nawaited_by; i++)
 		ctx->waits[ctx->nwaits++] = (struct waits){ pt->awaited_by[i], pt->addr };
+	for (size_t i = 0; i < pt->nwaits_on; i++)
+		ctx->waits[ctx->nwaits++] = (struct waits){ pt->addr, pt->waits_on[i] };
+	if (!PCS_VEC_RESERVE(ctx->refs, ctx->nrefs, ctx->cap_refs, pt->nrefers_to))
+		return &pcs_enomem;
+	for (size_t i = 0; i < pt->nrefers_to; i++)
+		ctx->refs[ctx->nrefs++] = (struct waits){ pt->refers_to[i], pt->addr };
 	struct pcs_error *err = pcs_python_coro_chain(ctx->py, pt->coro_addr, pcs_collect_push_frame,
 						      &task->stack);
 	if (task->stack.nframes)
@@ -79,16 +106,28 @@ struct pcs_error *pcs_collect_tasks(struct pcs_python *py, struct pcs_snapshot *
 	free(interps);
 	// Awaits follow from what each task is awaited by.
 	pcs_snapshot_sort_tasks(snap);
+	qsort(ctx.refs, ctx.nrefs, sizeof(*ctx.refs), cmp_ref);
 	for (size_t i = 0; i < ctx.nwaits && !err; i++) {
 		struct pcs_task *waiter =
 			(struct pcs_task *)pcs_snapshot_find_task(snap, ctx.waits[i].waiter);
+		uint64_t on = ctx.waits[i].awaited;
 		if (!waiter)
 			continue;
-		if (!PCS_VEC_RESERVE(waiter->awaits, waiter->nawaits, waiter->cap_awaits, 1))
-			err = &pcs_enomem;
-		else
-			waiter->awaits[waiter->nawaits++] = ctx.waits[i].awaited;
+		// A pending task waited on directly; else the tasks whose
+		// done-callbacks refer to the future it waits on.
+		if (pcs_snapshot_find_task(snap, on)) {
+			err = add_await(waiter, on);
+			continue;
+		}
+		struct waits key = { .waiter = on };
+		struct waits *r = bsearch(&key, ctx.refs, ctx.nrefs, sizeof(*ctx.refs), cmp_ref);
+		while (r && r > ctx.refs && r[-1].waiter == on)
+			r--;
+		for (; r && r < ctx.refs + ctx.nrefs && r->waiter == on && !err; r++)
+			if (r->awaited != waiter->address)
+				err = add_await(waiter, r->awaited);
 	}
+	free(ctx.refs);
 	free(ctx.waits);
 	return err;
 }

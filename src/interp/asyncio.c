@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "interp/internal.h"
+#include "symbols/symbols.h"
 #include "util/strtab.h"
 #include "util/vector.h"
 
@@ -31,10 +32,44 @@ bool pcs_python_has_tasks(const struct pcs_python *py)
 		       pcs_layout_has(l, PCS_F_tstateimpl_asyncio_tasks_head) &&
 		       pcs_layout_has(l, PCS_F_gen_gi_iframe) &&
 		       pcs_layout_has(l, PCS_F_iframe_stackpointer);
+	case PCS_ASYNCIO_WEAKSET:
+		return pcs_layout_has(l, PCS_F_task_task_state) &&
+		       pcs_layout_has(l, PCS_F_task_task_coro) &&
+		       pcs_layout_has(l, PCS_F_task_task_fut_waiter) &&
+		       pcs_layout_has(l, PCS_F_weakref_wr_object) &&
+		       pcs_layout_has(l, PCS_F_set_table) &&
+		       pcs_layout_has(l, PCS_F_gen_gi_iframe) &&
+		       pcs_layout_has(l, PCS_F_iframe_stacktop) &&
+		       pcs_layout_has(l, PCS_F_iframe_localsplus);
 	case PCS_ASYNCIO_NONE:
 		break;
 	}
 	return false;
+}
+
+typedef struct pcs_error *set_item_fn(void *arg, pcs_addr_t key);
+
+// The keys of the set object at @p set (skipping empty and dummy slots).
+static struct pcs_error *set_items(struct pcs_python *py, pcs_addr_t set,
+				   set_item_fn *fn, void *arg)
+{
+	const struct pcs_layout *l = py->layout;
+	uint64_t mask, table;
+	struct pcs_error *err;
+	if ((err = pcs_read_field(py, set, PCS_F_set_mask, &mask)) ||
+	    (err = pcs_read_field(py, set, PCS_F_set_table, &table)))
+		return err;
+	if (mask >= PCS_MAX_TASKS * 4ULL || ((mask + 1) & mask) ||
+	    !l->struct_size[PCS_S_setentry])
+		return pcs_error_create(PCS_ERROR_BAD_DATA, "corrupt set at 0x%" PRIx64, set);
+	for (uint64_t i = 0; i <= mask && !err; i++) {
+		uint64_t key;
+		err = pcs_read_field(py, table + i * l->struct_size[PCS_S_setentry],
+				     PCS_F_setentry_key, &key);
+		if (!err && key && key != py->set_dummy)
+			err = fn(arg, key);
+	}
+	return err;
 }
 
 static struct pcs_error *task_name(struct pcs_python *py, pcs_addr_t task,
@@ -60,6 +95,20 @@ static struct pcs_error *task_name(struct pcs_python *py, pcs_addr_t task,
 	return *ret ? NULL : &pcs_enomem;
 }
 
+struct collect_ctx {
+	pcs_addr_t **items;
+	size_t *n, *cap;
+};
+
+static struct pcs_error *collect_item(void *arg, pcs_addr_t key)
+{
+	struct collect_ctx *ctx = arg;
+	if (!PCS_VEC_RESERVE(*ctx->items, *ctx->n, *ctx->cap, 1))
+		return &pcs_enomem;
+	(*ctx->items)[(*ctx->n)++] = key;
+	return NULL;
+}
+
 // What waits on @p task: task_awaited_by is one object, or a set of them.
 static struct pcs_error *awaited_by(struct pcs_python *py, pcs_addr_t task,
 				    pcs_addr_t **items, size_t *n, size_t *cap)
@@ -81,31 +130,56 @@ static struct pcs_error *awaited_by(struct pcs_python *py, pcs_addr_t task,
 		(*items)[(*n)++] = by;
 		return NULL;
 	}
-	uint64_t mask, table;
-	if ((err = pcs_read_field(py, by, PCS_F_set_mask, &mask)) ||
-	    (err = pcs_read_field(py, by, PCS_F_set_table, &table)))
-		return err;
-	if (mask >= MAX_AWAITED_BY || ((mask + 1) & mask) || !l->struct_size[PCS_S_setentry])
-		return pcs_error_create(PCS_ERROR_BAD_DATA, "corrupt set at 0x%" PRIx64, by);
-	for (uint64_t i = 0; i <= mask; i++) {
-		uint64_t key;
-		err = pcs_read_field(py, table + i * l->struct_size[PCS_S_setentry],
-				     PCS_F_setentry_key, &key);
-		if (err)
-			return err;
-		if (!key || key == py->set_dummy)
-			continue;
-		if (!PCS_VEC_RESERVE(*items, *n, *cap, 1))
-			return &pcs_enomem;
-		(*items)[(*n)++] = key;
-	}
-	return NULL;
+	struct collect_ctx ctx = { items, n, cap };
+	return set_items(py, by, collect_item, &ctx);
 }
 
 static bool is_generator_like(const struct pcs_python *py, pcs_addr_t type)
 {
 	return type && (type == py->coro_type || type == py->gen_type ||
 			type == py->asyncgen_type);
+}
+
+// The object a generator suspended in `yield from` / `await` waits on: the
+// top of its frame's value stack (_PyGen_yf). 0 when it is not so suspended.
+static struct pcs_error *awaited_object(struct pcs_python *py, pcs_addr_t frame,
+					pcs_addr_t *ret)
+{
+	const struct pcs_layout *l = py->layout;
+	const struct pcs_python_props *props = &l->props;
+	struct pcs_error *err;
+	uint64_t sp;
+	int64_t top;
+	*ret = 0;
+	switch (props->yf) {
+	case PCS_YF_STACKPOINTER:
+		if ((err = pcs_read_field(py, frame, PCS_F_iframe_stackpointer, &sp)))
+			return err;
+		return pcs_read_u64(py, sp - 8 * (uint64_t)props->yf_stack_depth, ret);
+	case PCS_YF_STACKTOP_RESUME: {
+		// 3.11/3.12 tell "in yield from" by the instruction after the
+		// one suspended at: RESUME with oparg >= 2 (after yield from /
+		// await, not a plain yield).
+		uint64_t instr;
+		uint8_t code[2];
+		if ((err = pcs_read_field(py, frame, PCS_F_iframe_instr_ptr, &instr)) ||
+		    (err = pcs_target_read(py->target, instr + 2, code, 2)))
+			return err;
+		if (code[0] != props->resume_opcode || code[1] < 2)
+			return NULL;
+	}
+		__attribute__((fallthrough));
+	case PCS_YF_STACKTOP:
+		if ((err = pcs_read_field_signed(py, frame, PCS_F_iframe_stacktop, &top)))
+			return err;
+		if (top <= 0 || top > 1 << 20)
+			return NULL;
+		return pcs_read_u64(py, frame + (uint64_t)l->offset[PCS_F_iframe_localsplus] +
+					8 * (uint64_t)(top - 1), ret);
+	case PCS_YF_NONE:
+		break;
+	}
+	return NULL;
 }
 
 struct pcs_error *pcs_python_coro_chain(struct pcs_python *py, pcs_addr_t coro,
@@ -118,7 +192,7 @@ struct pcs_error *pcs_python_coro_chain(struct pcs_python *py, pcs_addr_t coro,
 	// what it awaits is on top of its value stack.
 	for (int depth = 0; coro && !err; depth++) {
 		pcs_addr_t type;
-		uint64_t state8, sp, yf;
+		uint64_t state8, yf;
 		if (depth >= MAX_AWAIT_DEPTH)
 			return pcs_error_create(PCS_ERROR_LIMIT, "await chain deeper than %d",
 						MAX_AWAIT_DEPTH);
@@ -140,20 +214,17 @@ struct pcs_error *pcs_python_coro_chain(struct pcs_python *py, pcs_addr_t coro,
 		int8_t state = (int8_t)state8;
 		if (state < props->yf_state_first || state > props->yf_state_last)
 			break;
-		if ((err = pcs_read_field(py, frame, PCS_F_iframe_stackpointer, &sp)) ||
-		    (err = pcs_read_u64(py, sp - 8 * (uint64_t)props->yf_stack_depth, &yf)))
+		if ((err = awaited_object(py, frame, &yf)) || !yf)
 			break;
 		coro = yf & ~props->executable_tag_bits;
 	}
 	return err;
 }
 
-struct pcs_error *pcs_python_tasks(struct pcs_python *py, pcs_addr_t interp,
-				   pcs_python_task_fn *fn, void *arg)
+static struct pcs_error *llist_tasks(struct pcs_python *py, pcs_addr_t interp,
+				     pcs_python_task_fn *fn, void *arg)
 {
 	const struct pcs_layout *l = py->layout;
-	if (!pcs_python_has_tasks(py))
-		return NULL;
 	pcs_addr_t *tstates;
 	size_t ntstates;
 	struct pcs_error *err = pcs_python_thread_states(py, interp, &tstates, &ntstates);
@@ -206,4 +277,289 @@ struct pcs_error *pcs_python_tasks(struct pcs_python *py, pcs_addr_t interp,
 	free(by);
 	free(tstates);
 	return err;
+}
+
+// --- 3.12, 3.13: _asyncio's registries, visible to Python ------------------
+
+enum { MAX_GATHER_DEPTH = 64, MAX_LOOPS = 4096 };
+
+struct loop_thread {
+	pcs_addr_t loop;
+	int tid;
+};
+
+struct weakset_ctx {
+	struct pcs_python *py;
+	pcs_python_task_fn *fn;
+	void *arg;
+	pcs_addr_t none;
+	struct loop_thread *loops;
+	size_t nloops;
+	pcs_addr_t *running;
+	size_t nrunning, cap_running;
+	pcs_addr_t *waits;
+	size_t nwaits, cap_waits;
+	pcs_addr_t *refs;
+	size_t nrefs, cap_refs;
+	struct pcs_cycle_guard guard;
+};
+
+static struct pcs_error *add_ref(struct weakset_ctx *ctx, pcs_addr_t fut)
+{
+	if (!fut)
+		return NULL;
+	if (!PCS_VEC_RESERVE(ctx->refs, ctx->nrefs, ctx->cap_refs, 1))
+		return &pcs_enomem;
+	ctx->refs[ctx->nrefs++] = fut;
+	return NULL;
+}
+
+// The futures one done-callback refers to: the closure cells of a Python
+// function (shield's and wait()'s callbacks close over the outer future),
+// or the `_on_completed_fut` of a bound method's object (TaskGroup).
+static struct pcs_error *callback_refs(struct weakset_ctx *ctx, pcs_addr_t cb)
+{
+	struct pcs_python *py = ctx->py;
+	pcs_addr_t type;
+	struct pcs_error *err = pcs_object_type(py, cb, &type);
+	if (err || !type)
+		return err;
+	if (type == py->function_type) {
+		uint64_t closure, items_at;
+		int64_t n;
+		if ((err = pcs_read_field(py, cb, PCS_F_function_func_closure, &closure)) ||
+		    !closure)
+			return err;
+		if ((err = pcs_read_field_signed(py, closure, PCS_F_varobject_ob_size, &n)))
+			return err;
+		items_at = closure + (uint64_t)py->layout->offset[PCS_F_tuple_ob_item];
+		for (int64_t i = 0; i < n && i < 256 && !err; i++) {
+			uint64_t cell, value;
+			if (!(err = pcs_read_u64(py, items_at + 8 * (uint64_t)i, &cell)) &&
+			    !(err = pcs_read_field(py, cell, PCS_F_cell_ob_ref, &value)))
+				err = add_ref(ctx, value);
+		}
+		return err;
+	}
+	if (type == py->method_type) {
+		uint64_t self;
+		pcs_addr_t fut;
+		if ((err = pcs_read_field(py, cb, PCS_F_method_im_self, &self)) || !self)
+			return err;
+		err = pcs_object_attr(py, self, "_on_completed_fut", &fut);
+		if (err && err->code == PCS_ERROR_BAD_DATA) {
+			pcs_error_destroy(err);
+			return NULL;
+		}
+		return err ? err : add_ref(ctx, fut);
+	}
+	return NULL;
+}
+
+// The done-callbacks of a task: task_callback0, then the callables of the
+// (callback, context) tuples in task_callbacks.
+static struct pcs_error *task_refs(struct weakset_ctx *ctx, pcs_addr_t task)
+{
+	struct pcs_python *py = ctx->py;
+	const struct pcs_layout *l = py->layout;
+	uint64_t cb0, list, items;
+	int64_t n;
+	struct pcs_error *err;
+	ctx->nrefs = 0;
+	if (!pcs_layout_has(l, PCS_F_task_task_callback0) ||
+	    !pcs_layout_has(l, PCS_F_task_task_callbacks) || !py->function_type)
+		return NULL;
+	if ((err = pcs_read_field(py, task, PCS_F_task_task_callback0, &cb0)) ||
+	    (cb0 && (err = callback_refs(ctx, cb0))) ||
+	    (err = pcs_read_field(py, task, PCS_F_task_task_callbacks, &list)) || !list)
+		return err;
+	if ((err = pcs_read_field_signed(py, list, PCS_F_varobject_ob_size, &n)) ||
+	    (err = pcs_read_field(py, list, PCS_F_list_ob_item, &items)))
+		return err;
+	for (int64_t i = 0; i < n && i < 4096 && !err; i++) {
+		uint64_t pair, cb;
+		if (!(err = pcs_read_u64(py, items + 8 * (uint64_t)i, &pair)) &&
+		    !(err = pcs_read_u64(py, pair + (uint64_t)l->offset[PCS_F_tuple_ob_item],
+					 &cb)) && cb)
+			err = callback_refs(ctx, cb);
+	}
+	return err;
+}
+
+// The children a gathering future gathers (its `_children` list), and the
+// children of the gathering futures among them.
+static struct pcs_error *add_waits(struct weakset_ctx *ctx, pcs_addr_t fut, int depth)
+{
+	struct pcs_python *py = ctx->py;
+	if (!PCS_VEC_RESERVE(ctx->waits, ctx->nwaits, ctx->cap_waits, 1))
+		return &pcs_enomem;
+	ctx->waits[ctx->nwaits++] = fut;
+	pcs_addr_t children;
+	uint64_t items;
+	int64_t n;
+	struct pcs_error *err = pcs_object_attr(py, fut, "_children", &children);
+	if (err || !children || depth >= MAX_GATHER_DEPTH)
+		return err;
+	if ((err = pcs_read_field_signed(py, children, PCS_F_varobject_ob_size, &n)) ||
+	    (err = pcs_read_field(py, children, PCS_F_list_ob_item, &items)))
+		return err;
+	for (int64_t i = 0; i < n && i < (1 << 20) && !err; i++) {
+		uint64_t child;
+		if (!(err = pcs_read_u64(py, items + 8 * (uint64_t)i, &child)))
+			err = add_waits(ctx, child, depth + 1);
+	}
+	return err;
+}
+
+static struct pcs_error *weakset_task(void *arg, pcs_addr_t task_addr)
+{
+	struct weakset_ctx *ctx = arg;
+	struct pcs_python *py = ctx->py;
+	uint64_t state, loop, waiter;
+	struct pcs_error *err;
+	if ((err = pcs_cycle_guard_step(&ctx->guard, task_addr)) ||
+	    (err = pcs_read_field(py, task_addr, PCS_F_task_task_state, &state)))
+		return err;
+	if (state != 0)		// STATE_PENDING
+		return NULL;
+	struct pcs_python_task task = { .addr = task_addr };
+	if ((err = task_name(py, task_addr, &task.name)) ||
+	    (err = pcs_read_field(py, task_addr, PCS_F_task_task_coro, &task.coro_addr)) ||
+	    (err = pcs_read_field(py, task_addr, PCS_F_task_task_fut_waiter, &waiter)))
+		return err;
+	if (pcs_layout_has(py->layout, PCS_F_task_task_loop) &&
+	    !(err = pcs_read_field(py, task_addr, PCS_F_task_task_loop, &loop))) {
+		for (size_t i = 0; i < ctx->nloops; i++)
+			if (ctx->loops[i].loop == loop)
+				task.tid = ctx->loops[i].tid;
+	}
+	if (err)
+		return err;
+	for (size_t i = 0; i < ctx->nrunning; i++)
+		if (ctx->running[i] == task_addr)
+			task.running = true;
+	ctx->nwaits = 0;
+	if ((waiter && (err = add_waits(ctx, waiter, 0))) || (err = task_refs(ctx, task_addr)))
+		return err;
+	task.waits_on = ctx->waits;
+	task.nwaits_on = ctx->nwaits;
+	task.refers_to = ctx->refs;
+	task.nrefers_to = ctx->nrefs;
+	return ctx->fn(ctx->arg, &task);
+}
+
+// A WeakSet's members: its `data` set holds weak references to them.
+static struct pcs_error *weakref_member(void *arg, pcs_addr_t ref)
+{
+	struct weakset_ctx *ctx = arg;
+	uint64_t obj;
+	struct pcs_error *err = pcs_read_field(ctx->py, ref, PCS_F_weakref_wr_object, &obj);
+	if (err || !obj || obj == ctx->none)
+		return err;	// a dead reference points to None
+	return weakset_task(ctx, obj);
+}
+
+static struct pcs_error *running_item(void *arg, pcs_addr_t key, pcs_addr_t value,
+				      bool *stop)
+{
+	(void)key;
+	(void)stop;
+	struct weakset_ctx *ctx = arg;
+	if (!PCS_VEC_RESERVE(ctx->running, ctx->nrunning, ctx->cap_running, 1))
+		return &pcs_enomem;
+	ctx->running[ctx->nrunning++] = value;
+	return NULL;
+}
+
+// Which thread runs which loop, and the tasks running right now.
+static struct pcs_error *map_loops(struct weakset_ctx *ctx, pcs_addr_t interp,
+				   pcs_addr_t module_dict)
+{
+	struct pcs_python *py = ctx->py;
+	const struct pcs_python_props *props = &py->layout->props;
+	pcs_addr_t *tstates;
+	size_t n;
+	struct pcs_error *err = pcs_python_thread_states(py, interp, &tstates, &n);
+	if (err)
+		return err;
+	ctx->loops = calloc(n ? n : 1, sizeof(*ctx->loops));
+	if (!ctx->loops)
+		err = &pcs_enomem;
+	for (size_t i = 0; i < n && !err && ctx->nloops < MAX_LOOPS; i++) {
+		uint64_t loop = 0, dict;
+		struct pcs_python_tstate_info info;
+		if ((err = pcs_python_tstate_info(py, tstates[i], &info)))
+			break;
+		switch (props->running_loop) {
+		case PCS_RUNNING_LOOP_TSTATE:
+			err = pcs_read_field(py, tstates[i],
+					     PCS_F_tstateimpl_asyncio_running_loop, &loop);
+			break;
+		case PCS_RUNNING_LOOP_DICT:
+			err = pcs_read_field(py, tstates[i], PCS_F_tstate_dict, &dict);
+			if (!err && dict)
+				err = pcs_object_dict_get(py, dict,
+							  "__asyncio_running_event_loop__",
+							  &loop);
+			break;
+		case PCS_RUNNING_LOOP_NONE:
+			break;
+		}
+		if (!err && loop)
+			ctx->loops[ctx->nloops++] = (struct loop_thread){ loop, info.tid };
+	}
+	free(tstates);
+	// _current_tasks: {loop: the task running on it}.
+	pcs_addr_t current;
+	if (!err && !(err = pcs_object_dict_get(py, module_dict, "_current_tasks", &current)) &&
+	    current)
+		err = pcs_object_dict_items(py, current, running_item, ctx);
+	return err;
+}
+
+static struct pcs_error *weakset_tasks(struct pcs_python *py, pcs_addr_t interp,
+				       pcs_python_task_fn *fn, void *arg)
+{
+	uint64_t modules, module, dict, set;
+	struct pcs_error *err = pcs_read_field(py, interp, PCS_F_interp_modules, &modules);
+	if (err || !modules)
+		return err;
+	if ((err = pcs_object_dict_get(py, modules, "_asyncio", &module)) || !module)
+		return err;	// asyncio never imported
+	if ((err = pcs_read_field(py, module, PCS_F_module_md_dict, &dict)) || !dict)
+		return err;
+	struct weakset_ctx ctx = { .py = py, .fn = fn, .arg = arg };
+	pcs_cycle_guard_init(&ctx.guard, PCS_MAX_TASKS, "task");
+	pcs_symbols_lookup(py->symbols, "_Py_NoneStruct", &ctx.none, NULL);
+	err = map_loops(&ctx, interp, dict);
+	// Scheduled tasks are held weakly; eager ones (only during their first
+	// step) directly.
+	if (!err && !(err = pcs_object_dict_get(py, dict, "_scheduled_tasks", &set)) && set) {
+		pcs_addr_t data;
+		if (!(err = pcs_object_attr(py, set, "data", &data)) && data)
+			err = set_items(py, data, weakref_member, &ctx);
+	}
+	if (!err && !(err = pcs_object_dict_get(py, dict, "_eager_tasks", &set)) && set)
+		err = set_items(py, set, weakset_task, &ctx);
+	free(ctx.loops);
+	free(ctx.running);
+	free(ctx.waits);
+	free(ctx.refs);
+	return err;
+}
+
+struct pcs_error *pcs_python_tasks(struct pcs_python *py, pcs_addr_t interp,
+				   pcs_python_task_fn *fn, void *arg)
+{
+	if (!pcs_python_has_tasks(py))
+		return NULL;
+	switch (py->layout->props.asyncio) {
+	case PCS_ASYNCIO_LLIST:
+		return llist_tasks(py, interp, fn, arg);
+	case PCS_ASYNCIO_WEAKSET:
+		return weakset_tasks(py, interp, fn, arg);
+	case PCS_ASYNCIO_NONE:
+		break;
+	}
+	return NULL;
 }

@@ -126,6 +126,21 @@ struct pcs_python_task {
 	/** What waits on it (tasks, futures); valid during the callback. */
 	const pcs_addr_t *awaited_by;
 	size_t nawaited_by;
+	/**
+	 * What it waits on, where the version keeps no awaited_by (≤ 3.13):
+	 * its _fut_waiter and, for a gathering future, the children it
+	 * gathers (nested gathers included). Those that are pending tasks are
+	 * what it awaits. Valid during the callback.
+	 */
+	const pcs_addr_t *waits_on;
+	size_t nwaits_on;
+	/**
+	 * The futures its done-callbacks refer to (≤ 3.13): a task waiting on
+	 * one of them through shield(), wait() or a TaskGroup awaits this
+	 * task. Valid during the callback.
+	 */
+	const pcs_addr_t *refers_to;
+	size_t nrefers_to;
 };
 
 typedef struct pcs_error *pcs_python_task_fn(void *arg,

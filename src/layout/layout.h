@@ -157,6 +157,28 @@ enum pcs_asyncio_model {
 	PCS_ASYNCIO_NONE,
 	/** Intrusive lists of TaskObj.task_node per thread and interpreter (3.14+). */
 	PCS_ASYNCIO_LLIST,
+	/** _asyncio's _scheduled_tasks WeakSet and _eager_tasks set (3.12, 3.13). */
+	PCS_ASYNCIO_WEAKSET,
+};
+
+/** How a generator's awaited object is found (_PyGen_yf). */
+enum pcs_yf_model {
+	PCS_YF_NONE,
+	/** Suspended (gi_frame_state) at a RESUME after a yield: localsplus[stacktop-1] (3.11, 3.12). */
+	PCS_YF_STACKTOP_RESUME,
+	/** A gi_frame_state for "in yield from": localsplus[stacktop-1] (3.13). */
+	PCS_YF_STACKTOP,
+	/** The same state test; *(stackpointer - depth) (3.14+). */
+	PCS_YF_STACKPOINTER,
+};
+
+/** Where a thread's running event loop is. */
+enum pcs_running_loop_model {
+	PCS_RUNNING_LOOP_NONE,
+	/** The thread state dict's "__asyncio_running_event_loop__" is the loop (3.12). */
+	PCS_RUNNING_LOOP_DICT,
+	/** _PyThreadStateImpl.asyncio_running_loop (3.13+). */
+	PCS_RUNNING_LOOP_TSTATE,
 };
 
 /** Named properties of one CPython minor version. */
@@ -193,8 +215,12 @@ struct pcs_python_props {
 	 * `await` (3.13+), and how deep in its value stack the awaited object
 	 * sits (_PyGen_yf).
 	 */
+	enum pcs_yf_model yf;
 	int8_t yf_state_first, yf_state_last;
 	uint8_t yf_stack_depth;
+	/** The RESUME opcode (PCS_YF_STACKTOP_RESUME). */
+	uint8_t resume_opcode;
+	enum pcs_running_loop_model running_loop;
 	/** threading.Thread attribute holding the name. */
 	const char *thread_name_attr;
 };
@@ -253,6 +279,12 @@ static inline bool pcs_layout_has(const struct pcs_layout *l, enum pcs_field f)
  * struct sizes; what it lacks is absent (layout/source_dwarf.c).
  */
 struct pcs_error *pcs_layout_from_dwarf(Dwarf *dw, struct pcs_layout *layout);
+
+/**
+ * Fill the structs @p layout lacks (size 0) from the DWARF @p dw: another
+ * module's, such as the _asyncio extension's TaskObj.
+ */
+void pcs_layout_merge_dwarf(Dwarf *dw, struct pcs_layout *layout);
 
 /**
  * Fill @p layout from the target's own _Py_DebugOffsets (3.13+), validated,

@@ -286,6 +286,10 @@ static struct pcs_error *try_source(struct pcs_target *t, struct pcs_symbols *s,
 						"no DWARF debug info for '%s'",
 						pcs_symbols_python_path(s));
 		err = pcs_layout_from_dwarf(dw, l);
+		// _asyncio's structs are in its own module (when it is one).
+		Dwarf *aio = pcs_symbols_module_dwarf(s, "_asyncio");
+		if (!err && aio)
+			pcs_layout_merge_dwarf(aio, l);
 		break;
 	}
 	case PCS_LAYOUT_BUILTIN:

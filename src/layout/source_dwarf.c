@@ -8,6 +8,7 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <stdlib.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "layout/layout.h"
@@ -220,4 +221,25 @@ struct pcs_error *pcs_layout_from_dwarf(Dwarf *dw, struct pcs_layout *layout)
 	}
 	layout->source = PCS_LAYOUT_DWARF;
 	return NULL;
+}
+
+void pcs_layout_merge_dwarf(Dwarf *dw, struct pcs_layout *layout)
+{
+	struct pcs_layout *m = calloc(1, sizeof(*m));
+	if (!m || pcs_layout_from_dwarf(dw, m)) {
+		free(m);
+		return;
+	}
+	for (size_t st = 0; st < PCS_NUM_STRUCTS; st++) {
+		if (layout->struct_size[st] || !m->struct_size[st])
+			continue;
+		layout->struct_size[st] = m->struct_size[st];
+		for (size_t f = 0; f < PCS_NUM_FIELDS; f++) {
+			if (field_defs[f].st == st) {
+				layout->offset[f] = m->offset[f];
+				layout->width[f] = m->width[f];
+			}
+		}
+	}
+	free(m);
 }

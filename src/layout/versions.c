@@ -25,7 +25,8 @@
 	.gil = PCS_GIL_INTERP_POINTER, .dict = PCS_DICT_DK_LOG2,           \
 	.instdict = PCS_INSTDICT_INLINE_313, .longs = PCS_LONG_LV_TAG,     \
 	.strings = PCS_STR_PEP393, .thread_name_attr = "_name",          \
-	.asyncio = PCS_ASYNCIO_LLIST
+	.asyncio = PCS_ASYNCIO_LLIST, .yf = PCS_YF_STACKPOINTER,           \
+	.running_loop = PCS_RUNNING_LOOP_TSTATE
 
 static const struct pcs_python_props versions[] = {
 	// 2.7: byte-string names, unsigned lnotab increments, old dicts,
@@ -69,7 +70,9 @@ static const struct pcs_python_props versions[] = {
 	  .skip_incomplete = true, .gil = PCS_GIL_INTERP_POINTER,
 	  .dict = PCS_DICT_DK_LOG2, .instdict = PCS_INSTDICT_MANAGED_312,
 	  .longs = PCS_LONG_LV_TAG, .strings = PCS_STR_PEP393,
-	  .thread_name_attr = "_name" },
+	  .thread_name_attr = "_name", .asyncio = PCS_ASYNCIO_WEAKSET,
+	  .yf = PCS_YF_STACKTOP_RESUME, .yf_state_first = -1, .yf_state_last = -1,
+	  .resume_opcode = 151, .running_loop = PCS_RUNNING_LOOP_DICT },
 	// 3.13: _PyCFrame removed (gh-113071), inline values (gh-115776).
 	{ 3, 13, .root = PCS_ROOT_RUNTIME, .frames = PCS_FRAMES_IFRAME,
 	  .instr = PCS_INSTR_POINTER, .linetable = PCS_LINETABLE_LOCATIONS,
@@ -77,7 +80,9 @@ static const struct pcs_python_props versions[] = {
 	  .skip_incomplete = true, .gil = PCS_GIL_INTERP_POINTER,
 	  .dict = PCS_DICT_DK_LOG2, .instdict = PCS_INSTDICT_INLINE_313,
 	  .longs = PCS_LONG_LV_TAG, .strings = PCS_STR_PEP393,
-	  .thread_name_attr = "_name" },
+	  .thread_name_attr = "_name", .asyncio = PCS_ASYNCIO_WEAKSET,
+	  .yf = PCS_YF_STACKTOP, .yf_state_first = -1, .yf_state_last = -1,
+	  .running_loop = PCS_RUNNING_LOOP_TSTATE },
 	// 3.14: f_executable is a tagged _PyStackRef (gh-118926); frames
 	// owned by the interpreter itself join the C-stack ones (owner 3, 4);
 	// tasks in per-thread lists (gh-127165); FRAME_SUSPENDED_YIELD_FROM -1.

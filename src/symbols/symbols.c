@@ -269,3 +269,31 @@ Dwarf *pcs_symbols_python_dwarf(struct pcs_symbols *s)
 	}
 	return s->dwarf;
 }
+
+struct module_arg {
+	const char *part;
+	Dwfl_Module *found;
+};
+
+static int find_module(Dwfl_Module *mod, void **userdata, const char *name,
+		       Dwarf_Addr start, void *arg)
+{
+	(void)userdata;
+	(void)start;
+	struct module_arg *ma = arg;
+	const char *base = strrchr(name, '/');
+	if (!strstr(base ? base + 1 : name, ma->part))
+		return DWARF_CB_OK;
+	ma->found = mod;
+	return DWARF_CB_ABORT;
+}
+
+Dwarf *pcs_symbols_module_dwarf(struct pcs_symbols *s, const char *name_part)
+{
+	struct module_arg ma = { .part = name_part };
+	dwfl_getmodules(s->dwfl, find_module, &ma, 0);
+	if (!ma.found)
+		return NULL;
+	Dwarf_Addr bias;
+	return dwfl_module_getdwarf(ma.found, &bias);
+}

@@ -65,6 +65,13 @@ bool pcs_symbols_any_section(struct pcs_symbols *s, const char *name,
 			     pcs_addr_t *addr, uint64_t *size);
 
 /**
+ * The DWARF of the first module whose file name contains @p name_part
+ * (e.g. "_asyncio" for the extension module), or NULL.
+ * @return borrowed; valid until pcs_symbols_destroy().
+ */
+Dwarf *pcs_symbols_module_dwarf(struct pcs_symbols *s, const char *name_part);
+
+/**
  * The address of CPython's `_PyRuntime` (3.7+): its dynamic or static
  * symbol, else the `.PyRuntime` section GCC builds of 3.10+ put it in,
  * which survives full stripping. False if neither exists.
