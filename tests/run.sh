@@ -98,7 +98,7 @@ corpus() {
 	run "$name" python3 tests/corpus/run.py --tool src/pycore-stacks "$@"
 }
 # Thread scenarios run on every row; asyncio scenarios where the tool reads
-# tasks so far (3.14, 3.15).
+# tasks so far (3.12+).
 threads=()
 for s in threads_blocking generators_methods deep_recursion unicode_names \
 	unnamed_threads main_only gil_holder; do
@@ -111,6 +111,11 @@ for s in asyncio_chains asyncio_gather_tree asyncio_waits asyncio_taskgroup \
 done
 corpus corpus "${threads[@]}" "${pyenv_pythons[@]}" "${system_pythons[@]}" \
 	"${stripped_pythons[@]}"
+asyncio_pythons=()
+for p in "${pyenv_pythons[@]}" "${stripped_pythons[@]}"; do
+	case "$p" in */python3.1[2-9]) asyncio_pythons+=(--python "$p") ;; esac
+done
+corpus corpus-asyncio "${asyncio[@]}" "${asyncio_pythons[@]}"
 # gdb 13's gcore writes zero pages at the top of thread stacks of sid's newer
 # glibc: the kernel writes their cores.
 corpus corpus-sid --core-writer kernel "${threads[@]}" "${asyncio[@]}" "${sid_release[@]}"
@@ -125,8 +130,14 @@ debug_offsets_pythons=()
 for p in "${pyenv_pythons[@]}"; do
 	case "$p" in */python3.1[3-9]) debug_offsets_pythons+=(--python "$p") ;; esac
 done
-corpus corpus-layouts-3.13 "${threads[@]}" "${debug_offsets_pythons[@]}" \
+corpus corpus-layouts-3.13 "${threads[@]}" "${asyncio[@]}" "${debug_offsets_pythons[@]}" \
 	--layout-source debug-offsets
+pyenv_asyncio=()
+for p in "${pyenv_pythons[@]}"; do
+	case "$p" in */python3.1[2-9]) pyenv_asyncio+=(--python "$p") ;; esac
+done
+corpus corpus-layouts-asyncio "${asyncio[@]}" "${pyenv_asyncio[@]}" \
+	--layout-source dwarf --layout-source builtin
 corpus corpus-layouts-sid --core-writer kernel "${threads[@]}" "${asyncio[@]}" \
 	"${sid_release[@]}" --tool-arg=--debug-dir="$sid_debug_dir" \
 	--layout-source debug-offsets --layout-source dwarf --layout-source builtin
