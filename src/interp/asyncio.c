@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "interp/internal.h"
 #include "symbols/symbols.h"
@@ -314,8 +315,47 @@ static struct pcs_error *add_ref(struct weakset_ctx *ctx, pcs_addr_t fut)
 	return NULL;
 }
 
+// Whether the type at @p type is functools.partial (a static type in a
+// module that keeps no exported symbol for it: known by its name).
+static bool is_partial(struct pcs_python *py, pcs_addr_t type)
+{
+	static const char name[] = "functools.partial";
+	char buf[sizeof(name)];
+	uint64_t at;
+	if (!pcs_layout_has(py->layout, PCS_F_type_tp_name) ||
+	    !pcs_layout_has(py->layout, PCS_F_partial_args))
+		return false;
+	struct pcs_error *err = pcs_read_field(py, type, PCS_F_type_tp_name, &at);
+	if (!err)
+		err = pcs_target_read(py->target, at, buf, sizeof(buf));
+	bool yes = !err && memcmp(buf, name, sizeof(name)) == 0;
+	pcs_error_destroy(err);
+	return yes;
+}
+
+// The items of the tuple at @p tuple, each passed to add_ref().
+static struct pcs_error *tuple_refs(struct weakset_ctx *ctx, pcs_addr_t tuple,
+				    bool cells)
+{
+	struct pcs_python *py = ctx->py;
+	int64_t n;
+	struct pcs_error *err = pcs_read_field_signed(py, tuple, PCS_F_varobject_ob_size, &n);
+	uint64_t at = tuple + (uint64_t)py->layout->offset[PCS_F_tuple_ob_item];
+	for (int64_t i = 0; !err && i < n && i < 256; i++) {
+		uint64_t item;
+		if ((err = pcs_read_u64(py, at + 8 * (uint64_t)i, &item)))
+			break;
+		if (cells && item)
+			err = pcs_read_field(py, item, PCS_F_cell_ob_ref, &item);
+		if (!err)
+			err = add_ref(ctx, item);
+	}
+	return err;
+}
+
 // The futures one done-callback refers to: the closure cells of a Python
 // function (shield's and wait()'s callbacks close over the outer future),
+// the positional arguments of a functools.partial (wait_for before 3.12),
 // or the `_on_completed_fut` of a bound method's object (TaskGroup).
 static struct pcs_error *callback_refs(struct weakset_ctx *ctx, pcs_addr_t cb)
 {
@@ -324,22 +364,18 @@ static struct pcs_error *callback_refs(struct weakset_ctx *ctx, pcs_addr_t cb)
 	struct pcs_error *err = pcs_object_type(py, cb, &type);
 	if (err || !type)
 		return err;
+	if (is_partial(py, type)) {
+		uint64_t args;
+		if ((err = pcs_read_field(py, cb, PCS_F_partial_args, &args)) || !args)
+			return err;
+		return tuple_refs(ctx, args, false);
+	}
 	if (type == py->function_type) {
-		uint64_t closure, items_at;
-		int64_t n;
+		uint64_t closure;
 		if ((err = pcs_read_field(py, cb, PCS_F_function_func_closure, &closure)) ||
 		    !closure)
 			return err;
-		if ((err = pcs_read_field_signed(py, closure, PCS_F_varobject_ob_size, &n)))
-			return err;
-		items_at = closure + (uint64_t)py->layout->offset[PCS_F_tuple_ob_item];
-		for (int64_t i = 0; i < n && i < 256 && !err; i++) {
-			uint64_t cell, value;
-			if (!(err = pcs_read_u64(py, items_at + 8 * (uint64_t)i, &cell)) &&
-			    !(err = pcs_read_field(py, cell, PCS_F_cell_ob_ref, &value)))
-				err = add_ref(ctx, value);
-		}
-		return err;
+		return tuple_refs(ctx, closure, true);
 	}
 	if (type == py->method_type) {
 		uint64_t self;
@@ -496,11 +532,15 @@ static struct pcs_error *map_loops(struct weakset_ctx *ctx, pcs_addr_t interp,
 					     PCS_F_tstateimpl_asyncio_running_loop, &loop);
 			break;
 		case PCS_RUNNING_LOOP_DICT:
+		case PCS_RUNNING_LOOP_DICT_HOLDER:
 			err = pcs_read_field(py, tstates[i], PCS_F_tstate_dict, &dict);
 			if (!err && dict)
 				err = pcs_object_dict_get(py, dict,
 							  "__asyncio_running_event_loop__",
 							  &loop);
+			if (!err && loop && props->running_loop == PCS_RUNNING_LOOP_DICT_HOLDER)
+				err = pcs_read_field(py, loop, PCS_F_runningloopholder_rl_loop,
+						     &loop);
 			break;
 		case PCS_RUNNING_LOOP_NONE:
 			break;
@@ -534,7 +574,8 @@ static struct pcs_error *weakset_tasks(struct pcs_python *py, pcs_addr_t interp,
 	err = map_loops(&ctx, interp, dict);
 	// Scheduled tasks are held weakly; eager ones (only during their first
 	// step) directly.
-	if (!err && !(err = pcs_object_dict_get(py, dict, "_scheduled_tasks", &set)) && set) {
+	if (!err && !(err = pcs_object_dict_get(py, dict, py->layout->props.asyncio_weakset,
+						&set)) && set) {
 		pcs_addr_t data;
 		if (!(err = pcs_object_attr(py, set, "data", &data)) && data)
 			err = set_items(py, data, weakref_member, &ctx);

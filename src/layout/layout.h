@@ -157,7 +157,10 @@ enum pcs_asyncio_model {
 	PCS_ASYNCIO_NONE,
 	/** Intrusive lists of TaskObj.task_node per thread and interpreter (3.14+). */
 	PCS_ASYNCIO_LLIST,
-	/** _asyncio's _scheduled_tasks WeakSet and _eager_tasks set (3.12, 3.13). */
+	/**
+	 * _asyncio's WeakSet of tasks (props.asyncio_weakset: _all_tasks in
+	 * 3.7–3.11, _scheduled_tasks in 3.12–3.13) and _eager_tasks (3.12+).
+	 */
 	PCS_ASYNCIO_WEAKSET,
 };
 
@@ -177,6 +180,8 @@ enum pcs_running_loop_model {
 	PCS_RUNNING_LOOP_NONE,
 	/** The thread state dict's "__asyncio_running_event_loop__" is the loop (3.12). */
 	PCS_RUNNING_LOOP_DICT,
+	/** ... is a _RunningLoopHolder whose rl_loop is the loop (3.7–3.11). */
+	PCS_RUNNING_LOOP_DICT_HOLDER,
 	/** _PyThreadStateImpl.asyncio_running_loop (3.13+). */
 	PCS_RUNNING_LOOP_TSTATE,
 };
@@ -221,6 +226,8 @@ struct pcs_python_props {
 	/** The RESUME opcode (PCS_YF_STACKTOP_RESUME). */
 	uint8_t resume_opcode;
 	enum pcs_running_loop_model running_loop;
+	/** _asyncio's module attribute holding the WeakSet of tasks. */
+	const char *asyncio_weakset;
 	/** threading.Thread attribute holding the name. */
 	const char *thread_name_attr;
 };

@@ -61,7 +61,10 @@ static const struct pcs_python_props versions[] = {
 	  .skip_incomplete = true, .gil = PCS_GIL_RUNTIME,
 	  .dict = PCS_DICT_DK_LOG2, .instdict = PCS_INSTDICT_MANAGED_311,
 	  .longs = PCS_LONG_OB_SIZE, .strings = PCS_STR_PEP393,
-	  .thread_name_attr = "_name" },
+	  .thread_name_attr = "_name", .asyncio = PCS_ASYNCIO_WEAKSET,
+	  .asyncio_weakset = "_all_tasks", .yf = PCS_YF_STACKTOP_RESUME,
+	  .yf_state_first = -1, .yf_state_last = -1, .resume_opcode = 151,
+	  .running_loop = PCS_RUNNING_LOOP_DICT_HOLDER },
 	// 3.12: shim frames owned by the C stack (gh-100762), per-interpreter
 	// GIL (PEP 684), compact ints (gh-101291), tagged dict-or-values.
 	{ 3, 12, .root = PCS_ROOT_RUNTIME, .frames = PCS_FRAMES_CFRAME,
@@ -72,7 +75,8 @@ static const struct pcs_python_props versions[] = {
 	  .longs = PCS_LONG_LV_TAG, .strings = PCS_STR_PEP393,
 	  .thread_name_attr = "_name", .asyncio = PCS_ASYNCIO_WEAKSET,
 	  .yf = PCS_YF_STACKTOP_RESUME, .yf_state_first = -1, .yf_state_last = -1,
-	  .resume_opcode = 151, .running_loop = PCS_RUNNING_LOOP_DICT },
+	  .resume_opcode = 151, .running_loop = PCS_RUNNING_LOOP_DICT,
+	  .asyncio_weakset = "_scheduled_tasks" },
 	// 3.13: _PyCFrame removed (gh-113071), inline values (gh-115776).
 	{ 3, 13, .root = PCS_ROOT_RUNTIME, .frames = PCS_FRAMES_IFRAME,
 	  .instr = PCS_INSTR_POINTER, .linetable = PCS_LINETABLE_LOCATIONS,
@@ -82,7 +86,8 @@ static const struct pcs_python_props versions[] = {
 	  .longs = PCS_LONG_LV_TAG, .strings = PCS_STR_PEP393,
 	  .thread_name_attr = "_name", .asyncio = PCS_ASYNCIO_WEAKSET,
 	  .yf = PCS_YF_STACKTOP, .yf_state_first = -1, .yf_state_last = -1,
-	  .running_loop = PCS_RUNNING_LOOP_TSTATE },
+	  .running_loop = PCS_RUNNING_LOOP_TSTATE,
+	  .asyncio_weakset = "_scheduled_tasks" },
 	// 3.14: f_executable is a tagged _PyStackRef (gh-118926); frames
 	// owned by the interpreter itself join the C-stack ones (owner 3, 4);
 	// tasks in per-thread lists (gh-127165); FRAME_SUSPENDED_YIELD_FROM -1.
