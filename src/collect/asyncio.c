@@ -58,6 +58,7 @@ static struct pcs_error *add_task(void *arg, const struct pcs_python_task *pt)
 		.address = pt->addr,
 		.name = pt->name,
 		.state = "pending",
+		.coro = pt->coro,
 		.tid = pt->tid,
 		.running = pt->running,
 	};
@@ -71,7 +72,7 @@ static struct pcs_error *add_task(void *arg, const struct pcs_python_task *pt)
 		ctx->refs[ctx->nrefs++] = (struct waits){ pt->refers_to[i], pt->addr };
 	struct pcs_error *err = pcs_python_coro_chain(ctx->py, pt->coro_addr, pcs_collect_push_frame,
 						      &task->stack);
-	if (task->stack.nframes)
+	if (!task->coro && task->stack.nframes)
 		task->coro = task->stack.frames[0].qualname;
 	if (err && err != &pcs_enomem) {
 		task->stack.truncated = pcs_snapshot_intern(snap, err->message);

@@ -39,9 +39,8 @@ bool pcs_python_has_tasks(const struct pcs_python *py)
 		       pcs_layout_has(l, PCS_F_task_task_fut_waiter) &&
 		       pcs_layout_has(l, PCS_F_weakref_wr_object) &&
 		       pcs_layout_has(l, PCS_F_set_table) &&
-		       pcs_layout_has(l, PCS_F_gen_gi_iframe) &&
-		       pcs_layout_has(l, PCS_F_iframe_stacktop) &&
-		       pcs_layout_has(l, PCS_F_iframe_localsplus);
+		       (pcs_layout_has(l, PCS_F_gen_gi_iframe) ||
+			pcs_layout_has(l, PCS_F_gen_gi_frame));
 	case PCS_ASYNCIO_NONE:
 		break;
 	}
@@ -77,6 +76,10 @@ static struct pcs_error *task_name(struct pcs_python *py, pcs_addr_t task,
 				   const char **ret)
 {
 	uint64_t name, type, flags;
+	if (!pcs_layout_has(py->layout, PCS_F_task_task_name)) {
+		*ret = NULL;	// 3.7: tasks have no names
+		return NULL;
+	}
 	struct pcs_error *err = pcs_read_field(py, task, PCS_F_task_task_name, &name);
 	if (err || !name) {
 		*ret = NULL;
@@ -135,6 +138,19 @@ static struct pcs_error *awaited_by(struct pcs_python *py, pcs_addr_t task,
 	return set_items(py, by, collect_item, &ctx);
 }
 
+// A coroutine's __qualname__ (gi_qualname; before 3.11 code objects have
+// none). NULL where the layout lacks it: then its frame's code tells.
+static struct pcs_error *coro_qualname(struct pcs_python *py, pcs_addr_t coro,
+				       const char **ret)
+{
+	uint64_t name;
+	*ret = NULL;
+	if (!coro || !pcs_layout_has(py->layout, PCS_F_gen_gi_qualname))
+		return NULL;
+	struct pcs_error *err = pcs_read_field(py, coro, PCS_F_gen_gi_qualname, &name);
+	return err || !name ? err : pcs_object_str(py, name, ret);
+}
+
 static bool is_generator_like(const struct pcs_python *py, pcs_addr_t type)
 {
 	return type && (type == py->coro_type || type == py->gen_type ||
@@ -177,6 +193,84 @@ static struct pcs_error *awaited_object(struct pcs_python *py, pcs_addr_t frame,
 			return NULL;
 		return pcs_read_u64(py, frame + (uint64_t)l->offset[PCS_F_iframe_localsplus] +
 					8 * (uint64_t)(top - 1), ret);
+	case PCS_YF_FRAMEOBJ_STACKTOP:
+	case PCS_YF_FRAMEOBJ_STACKDEPTH:
+	case PCS_YF_NONE:
+		break;
+	}
+	return NULL;
+}
+
+// ≤ 3.10: a generator suspended in `yield from`/`await` stopped just
+// before its YIELD_FROM instruction, with the awaited object on top of the
+// value stack (f_stacktop, or f_valuestack[f_stackdepth - 1] in 3.10).
+static struct pcs_error *frame_object_awaits(struct pcs_python *py, pcs_addr_t f,
+					     pcs_addr_t *ret)
+{
+	const struct pcs_layout *l = py->layout;
+	const struct pcs_python_props *props = &l->props;
+	int64_t lasti, size;
+	uint64_t code, bytes;
+	struct pcs_error *err;
+	*ret = 0;
+	if ((err = pcs_read_field_signed(py, f, PCS_F_frameobj_f_lasti, &lasti)) ||
+	    lasti < 0 ||
+	    (err = pcs_read_field(py, f, PCS_F_frameobj_f_code, &code)) ||
+	    (err = pcs_read_field(py, code, PCS_F_code_co_code, &bytes)) ||
+	    (err = pcs_read_field_signed(py, bytes, PCS_F_varobject_ob_size, &size)))
+		return err;
+	int64_t next = props->yf == PCS_YF_FRAMEOBJ_STACKTOP ? lasti + 2 : (lasti + 1) * 2;
+	uint8_t op;
+	if (next >= size ||
+	    (err = pcs_read_u8(py, bytes + (uint64_t)l->offset[PCS_F_bytes_ob_sval] +
+				   (uint64_t)next, &op)) ||
+	    op != props->resume_opcode)
+		return err;
+	if (props->yf == PCS_YF_FRAMEOBJ_STACKTOP) {
+		uint64_t top;
+		if ((err = pcs_read_field(py, f, PCS_F_frameobj_f_stacktop, &top)) || !top)
+			return err;
+		return pcs_read_u64(py, top - 8, ret);
+	}
+	uint64_t stack;
+	int64_t depth;
+	if ((err = pcs_read_field(py, f, PCS_F_frameobj_f_valuestack, &stack)) ||
+	    (err = pcs_read_field_signed(py, f, PCS_F_frameobj_f_stackdepth, &depth)) ||
+	    depth <= 0 || depth > 1 << 20)
+		return err;
+	return pcs_read_u64(py, stack + 8 * (uint64_t)(depth - 1), ret);
+}
+
+// Report the frame of generator @p gen and find what it awaits (0: none).
+static struct pcs_error *generator_step(struct pcs_python *py, pcs_addr_t gen,
+					pcs_python_frame_fn *fn, void *arg,
+					pcs_addr_t *yf)
+{
+	const struct pcs_layout *l = py->layout;
+	const struct pcs_python_props *props = &l->props;
+	struct pcs_error *err;
+	uint64_t f, state8;
+	*yf = 0;
+	switch (props->yf) {
+	case PCS_YF_FRAMEOBJ_STACKTOP:
+	case PCS_YF_FRAMEOBJ_STACKDEPTH:
+		// The frame is an object of its own; none once finished.
+		if ((err = pcs_read_field(py, gen, PCS_F_gen_gi_frame, &f)) || !f)
+			return err;
+		if ((err = pcs_python_frame_object(py, f, fn, arg)))
+			return err;
+		return frame_object_awaits(py, f, yf);
+	case PCS_YF_STACKTOP_RESUME:
+	case PCS_YF_STACKTOP:
+	case PCS_YF_STACKPOINTER:
+		f = gen + (uint64_t)l->offset[PCS_F_gen_gi_iframe];
+		if ((err = pcs_python_iframe(py, f, fn, arg)) ||
+		    (err = pcs_read_field(py, gen, PCS_F_gen_gi_frame_state, &state8)))
+			return err;
+		if ((int8_t)state8 < props->yf_state_first ||
+		    (int8_t)state8 > props->yf_state_last)
+			return NULL;
+		return awaited_object(py, f, yf);
 	case PCS_YF_NONE:
 		break;
 	}
@@ -193,7 +287,7 @@ struct pcs_error *pcs_python_coro_chain(struct pcs_python *py, pcs_addr_t coro,
 	// what it awaits is on top of its value stack.
 	for (int depth = 0; coro && !err; depth++) {
 		pcs_addr_t type;
-		uint64_t state8, yf;
+		pcs_addr_t yf;
 		if (depth >= MAX_AWAIT_DEPTH)
 			return pcs_error_create(PCS_ERROR_LIMIT, "await chain deeper than %d",
 						MAX_AWAIT_DEPTH);
@@ -208,14 +302,7 @@ struct pcs_error *pcs_python_coro_chain(struct pcs_python *py, pcs_addr_t coro,
 		}
 		if (!is_generator_like(py, type))
 			break;
-		pcs_addr_t frame = coro + (uint64_t)l->offset[PCS_F_gen_gi_iframe];
-		if ((err = pcs_python_iframe(py, frame, fn, arg)) ||
-		    (err = pcs_read_field(py, coro, PCS_F_gen_gi_frame_state, &state8)))
-			break;
-		int8_t state = (int8_t)state8;
-		if (state < props->yf_state_first || state > props->yf_state_last)
-			break;
-		if ((err = awaited_object(py, frame, &yf)) || !yf)
+		if ((err = generator_step(py, coro, fn, arg, &yf)) || !yf)
 			break;
 		coro = yf & ~props->executable_tag_bits;
 	}
@@ -267,6 +354,7 @@ static struct pcs_error *llist_tasks(struct pcs_python *py, pcs_addr_t interp,
 			if ((err = task_name(py, task.addr, &task.name)) ||
 			    (err = pcs_read_field(py, task.addr, PCS_F_task_task_coro,
 						  &task.coro_addr)) ||
+			    (err = coro_qualname(py, task.coro_addr, &task.coro)) ||
 			    (err = awaited_by(py, task.addr, &by, &nby, &cap_by)))
 				break;
 			task.awaited_by = by;
@@ -461,6 +549,7 @@ static struct pcs_error *weakset_task(void *arg, pcs_addr_t task_addr)
 	struct pcs_python_task task = { .addr = task_addr };
 	if ((err = task_name(py, task_addr, &task.name)) ||
 	    (err = pcs_read_field(py, task_addr, PCS_F_task_task_coro, &task.coro_addr)) ||
+	    (err = coro_qualname(py, task.coro_addr, &task.coro)) ||
 	    (err = pcs_read_field(py, task_addr, PCS_F_task_task_fut_waiter, &waiter)))
 		return err;
 	if (pcs_layout_has(py->layout, PCS_F_task_task_loop) &&

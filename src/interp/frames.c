@@ -36,48 +36,55 @@ static struct pcs_error *emit(const struct pcs_code_info *ci, int line,
 	return fn(arg, &frame);
 }
 
+// One PyFrameObject (≤ 3.10): its code, and the line PyFrame_GetLineNumber()
+// gives: a traced frame's f_lineno (≤ 3.9), any non-zero f_lineno (3.10),
+// else the line table at f_lasti.
+struct pcs_error *pcs_python_frame_object(struct pcs_python *py, pcs_addr_t f,
+					  pcs_python_frame_fn *fn, void *arg)
+{
+	const struct pcs_python_props *props = &py->layout->props;
+	uint64_t code;
+	int64_t lasti, lineno = 0;
+	struct pcs_error *err;
+	if ((err = pcs_read_field(py, f, PCS_F_frameobj_f_code, &code)) ||
+	    (err = pcs_read_field_signed(py, f, PCS_F_frameobj_f_lasti, &lasti)))
+		return err;
+	switch (props->lineno) {
+	case PCS_LINENO_IF_TRACED: {
+		uint64_t trace;
+		err = pcs_read_field(py, f, PCS_F_frameobj_f_trace, &trace);
+		if (!err && trace)
+			err = pcs_read_field_signed(py, f, PCS_F_frameobj_f_lineno, &lineno);
+		break;
+	}
+	case PCS_LINENO_IF_SET:
+		err = pcs_read_field_signed(py, f, PCS_F_frameobj_f_lineno, &lineno);
+		break;
+	case PCS_LINENO_TABLE:
+		break;
+	}
+	if (err)
+		return err;
+	int64_t addrq = props->instr == PCS_INSTR_LASTI_UNITS ? lasti * 2 : lasti;
+	const struct pcs_code_info *ci;
+	if ((err = pcs_code_info(py, code, &ci)))
+		return pcs_error_prefix(err, "frame at 0x%" PRIx64, f);
+	return emit(ci, lineno ? (int)lineno : pcs_code_line(py, ci, addrq), fn, arg);
+}
+
 // PyFrameObject chains (≤ 3.10).
 static struct pcs_error *walk_frame_objects(struct pcs_python *py, pcs_addr_t f,
 					    pcs_python_frame_fn *fn, void *arg)
 {
-	const struct pcs_python_props *props = &py->layout->props;
 	struct pcs_cycle_guard guard;
 	pcs_cycle_guard_init(&guard, PCS_MAX_FRAMES, "frame");
 	struct pcs_error *err = NULL;
 	while (f && !err) {
-		uint64_t code, back;
-		int64_t lasti, lineno = 0;
+		uint64_t back;
 		if ((err = pcs_cycle_guard_step(&guard, f)) ||
-		    (err = pcs_read_field(py, f, PCS_F_frameobj_f_code, &code)) ||
-		    (err = pcs_read_field_signed(py, f, PCS_F_frameobj_f_lasti, &lasti)) ||
-		    (err = pcs_read_field(py, f, PCS_F_frameobj_f_back, &back)))
+		    (err = pcs_read_field(py, f, PCS_F_frameobj_f_back, &back)) ||
+		    (err = pcs_python_frame_object(py, f, fn, arg)))
 			break;
-		// PyFrame_GetLineNumber(): a traced frame's f_lineno is
-		// authoritative (≤ 3.9); in 3.10 any non-zero f_lineno is.
-		switch (props->lineno) {
-		case PCS_LINENO_IF_TRACED: {
-			uint64_t trace;
-			err = pcs_read_field(py, f, PCS_F_frameobj_f_trace, &trace);
-			if (!err && trace)
-				err = pcs_read_field_signed(py, f, PCS_F_frameobj_f_lineno,
-							    &lineno);
-			break;
-		}
-		case PCS_LINENO_IF_SET:
-			err = pcs_read_field_signed(py, f, PCS_F_frameobj_f_lineno, &lineno);
-			break;
-		case PCS_LINENO_TABLE:
-			break;
-		}
-		if (err)
-			break;
-		int64_t addrq = props->instr == PCS_INSTR_LASTI_UNITS ? lasti * 2 : lasti;
-		const struct pcs_code_info *ci;
-		if ((err = pcs_code_info(py, code, &ci))) {
-			err = pcs_error_prefix(err, "frame at 0x%" PRIx64, f);
-			break;
-		}
-		err = emit(ci, lineno ? (int)lineno : pcs_code_line(py, ci, addrq), fn, arg);
 		f = back;
 	}
 	return err;

@@ -131,6 +131,10 @@ struct pcs_error *pcs_object_attr(struct pcs_python *py, pcs_addr_t obj,
 struct pcs_error *pcs_code_info(struct pcs_python *py, pcs_addr_t code,
 				const struct pcs_code_info **ret);
 
+/** Report the Python frame of the PyFrameObject at @p f (≤ 3.10). */
+struct pcs_error *pcs_python_frame_object(struct pcs_python *py, pcs_addr_t f,
+					  pcs_python_frame_fn *fn, void *arg);
+
 /** Report the Python frame of the _PyInterpreterFrame at @p f (none for a
  * code-less sentinel). */
 struct pcs_error *pcs_python_iframe(struct pcs_python *py, pcs_addr_t f,

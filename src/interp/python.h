@@ -121,8 +121,9 @@ struct pcs_python_task {
 	bool running;
 	/** Task.get_name(). */
 	const char *name;
-	/** Its coroutine (see pcs_python_coro_chain()). */
+	/** Its coroutine (see pcs_python_coro_chain()) and its __qualname__. */
 	pcs_addr_t coro_addr;
+	const char *coro;
 	/** What waits on it (tasks, futures); valid during the callback. */
 	const pcs_addr_t *awaited_by;
 	size_t nawaited_by;

@@ -167,6 +167,13 @@ enum pcs_asyncio_model {
 /** How a generator's awaited object is found (_PyGen_yf). */
 enum pcs_yf_model {
 	PCS_YF_NONE,
+	/**
+	 * The generator's PyFrameObject (gi_frame) stopped before YIELD_FROM:
+	 * f_stacktop[-1] (≤ 3.9; f_lasti in bytes).
+	 */
+	PCS_YF_FRAMEOBJ_STACKTOP,
+	/** The same with f_valuestack[f_stackdepth - 1] (3.10; f_lasti in units). */
+	PCS_YF_FRAMEOBJ_STACKDEPTH,
 	/** Suspended (gi_frame_state) at a RESUME after a yield: localsplus[stacktop-1] (3.11, 3.12). */
 	PCS_YF_STACKTOP_RESUME,
 	/** A gi_frame_state for "in yield from": localsplus[stacktop-1] (3.13). */
@@ -223,7 +230,7 @@ struct pcs_python_props {
 	enum pcs_yf_model yf;
 	int8_t yf_state_first, yf_state_last;
 	uint8_t yf_stack_depth;
-	/** The RESUME opcode (PCS_YF_STACKTOP_RESUME). */
+	/** The RESUME opcode (PCS_YF_STACKTOP_RESUME); YIELD_FROM (FRAMEOBJ). */
 	uint8_t resume_opcode;
 	enum pcs_running_loop_model running_loop;
 	/** _asyncio's module attribute holding the WeakSet of tasks. */

@@ -9,6 +9,9 @@
 #include "layout/layout.h"
 
 #define COMMON_36_TO_310                                  \
+	.running_loop = PCS_RUNNING_LOOP_DICT_HOLDER,     \
+	.asyncio_weakset = "_all_tasks",                  \
+	.resume_opcode = 72, /* YIELD_FROM */             \
 	.instdict = PCS_INSTDICT_DICTOFFSET,              \
 	.dict = PCS_DICT_DK_SIZE,                         \
 	.longs = PCS_LONG_OB_SIZE,                        \
@@ -42,17 +45,21 @@ static const struct pcs_python_props versions[] = {
 	  .lineno = PCS_LINENO_IF_TRACED, .gil = PCS_GIL_STATIC },
 	{ 3, 7, COMMON_36_TO_310, .root = PCS_ROOT_RUNTIME,
 	  .instr = PCS_INSTR_LASTI_BYTES, .linetable = PCS_LINETABLE_LNOTAB,
-	  .lineno = PCS_LINENO_IF_TRACED, .gil = PCS_GIL_RUNTIME },
+	  .lineno = PCS_LINENO_IF_TRACED, .gil = PCS_GIL_RUNTIME,
+	  .asyncio = PCS_ASYNCIO_WEAKSET, .yf = PCS_YF_FRAMEOBJ_STACKTOP },
 	{ 3, 8, COMMON_36_TO_310, .root = PCS_ROOT_RUNTIME,
 	  .instr = PCS_INSTR_LASTI_BYTES, .linetable = PCS_LINETABLE_LNOTAB,
-	  .lineno = PCS_LINENO_IF_TRACED, .gil = PCS_GIL_RUNTIME },
+	  .lineno = PCS_LINENO_IF_TRACED, .gil = PCS_GIL_RUNTIME,
+	  .asyncio = PCS_ASYNCIO_WEAKSET, .yf = PCS_YF_FRAMEOBJ_STACKTOP },
 	{ 3, 9, COMMON_36_TO_310, .root = PCS_ROOT_RUNTIME,
 	  .instr = PCS_INSTR_LASTI_BYTES, .linetable = PCS_LINETABLE_LNOTAB,
-	  .lineno = PCS_LINENO_IF_TRACED, .gil = PCS_GIL_RUNTIME },
+	  .lineno = PCS_LINENO_IF_TRACED, .gil = PCS_GIL_RUNTIME,
+	  .asyncio = PCS_ASYNCIO_WEAKSET, .yf = PCS_YF_FRAMEOBJ_STACKTOP },
 	// 3.10: PEP 626 line table; f_lasti counts code units (bpo-27129).
 	{ 3, 10, COMMON_36_TO_310, .root = PCS_ROOT_RUNTIME,
 	  .instr = PCS_INSTR_LASTI_UNITS, .linetable = PCS_LINETABLE_310,
-	  .lineno = PCS_LINENO_IF_SET, .gil = PCS_GIL_RUNTIME },
+	  .lineno = PCS_LINENO_IF_SET, .gil = PCS_GIL_RUNTIME,
+	  .asyncio = PCS_ASYNCIO_WEAKSET, .yf = PCS_YF_FRAMEOBJ_STACKDEPTH },
 	// 3.11: _PyInterpreterFrame reached through _PyCFrame (bpo-44590),
 	// location tables (PEP 657), managed dicts.
 	{ 3, 11, .root = PCS_ROOT_RUNTIME, .frames = PCS_FRAMES_CFRAME,
