@@ -490,21 +490,30 @@ static struct pcs_error *task_refs(struct weakset_ctx *ctx, pcs_addr_t task)
 	int64_t n;
 	struct pcs_error *err;
 	ctx->nrefs = 0;
-	if (!pcs_layout_has(l, PCS_F_task_task_callback0) ||
-	    !pcs_layout_has(l, PCS_F_task_task_callbacks) || !py->function_type)
+	if (!pcs_layout_has(l, PCS_F_task_task_callbacks) || !py->function_type)
 		return NULL;
-	if ((err = pcs_read_field(py, task, PCS_F_task_task_callback0, &cb0)) ||
-	    (cb0 && (err = callback_refs(ctx, cb0))) ||
-	    (err = pcs_read_field(py, task, PCS_F_task_task_callbacks, &list)) || !list)
+	// 3.7+ keeps the first callback inline.
+	if (pcs_layout_has(l, PCS_F_task_task_callback0) &&
+	    ((err = pcs_read_field(py, task, PCS_F_task_task_callback0, &cb0)) ||
+	     (cb0 && (err = callback_refs(ctx, cb0)))))
+		return err;
+	if ((err = pcs_read_field(py, task, PCS_F_task_task_callbacks, &list)) || !list)
 		return err;
 	if ((err = pcs_read_field_signed(py, list, PCS_F_varobject_ob_size, &n)) ||
 	    (err = pcs_read_field(py, list, PCS_F_list_ob_item, &items)))
 		return err;
+	// (callback, context) pairs since 3.7; bare callbacks in 3.6.
 	for (int64_t i = 0; i < n && i < 4096 && !err; i++) {
-		uint64_t pair, cb;
-		if (!(err = pcs_read_u64(py, items + 8 * (uint64_t)i, &pair)) &&
-		    !(err = pcs_read_u64(py, pair + (uint64_t)l->offset[PCS_F_tuple_ob_item],
-					 &cb)) && cb)
+		uint64_t item, cb, type;
+		if ((err = pcs_read_u64(py, items + 8 * (uint64_t)i, &item)) ||
+		    (err = pcs_object_type(py, item, &type)))
+			break;
+		cb = item;
+		if (type == py->tuple_type &&
+		    (err = pcs_read_u64(py, item + (uint64_t)l->offset[PCS_F_tuple_ob_item],
+					&cb)))
+			break;
+		if (cb)
 			err = callback_refs(ctx, cb);
 	}
 	return err;
@@ -663,8 +672,21 @@ static struct pcs_error *weakset_tasks(struct pcs_python *py, pcs_addr_t interp,
 	err = map_loops(&ctx, interp, dict);
 	// Scheduled tasks are held weakly; eager ones (only during their first
 	// step) directly.
-	if (!err && !(err = pcs_object_dict_get(py, dict, py->layout->props.asyncio_weakset,
-						&set)) && set) {
+	const struct pcs_python_props *props = &py->layout->props;
+	set = 0;
+	pcs_addr_t at;
+	if (!err && props->asyncio_weakset_static) {
+		if (pcs_symbols_module_lookup(py->symbols, "_asyncio",
+					      props->asyncio_weakset_static, &at))
+			err = pcs_read_u64(py, at, &set);
+		else
+			err = pcs_error_create(PCS_ERROR_LOOKUP,
+					       "_asyncio's '%s' is not in its symbols "
+					       "(stripped)", props->asyncio_weakset_static);
+	} else if (!err) {
+		err = pcs_object_dict_get(py, dict, props->asyncio_weakset, &set);
+	}
+	if (!err && set) {
 		pcs_addr_t data;
 		if (!(err = pcs_object_attr(py, set, "data", &data)) && data)
 			err = set_items(py, data, weakref_member, &ctx);

@@ -40,6 +40,7 @@ struct pcs_python {
 	pcs_addr_t set_dummy;		/**< &_PySet_Dummy's object, or 0 */
 	pcs_addr_t function_type;	/**< &PyFunction_Type, or 0 */
 	pcs_addr_t method_type;		/**< &PyMethod_Type, or 0 */
+	pcs_addr_t tuple_type;		/**< &PyTuple_Type, or 0 */
 	pcs_addr_t py2string_type;	/**< &PyString_Type (2.7), or 0 */
 	pcs_addr_t py2int_type;		/**< &PyInt_Type (2.7), or 0 */
 	/** sizeof(Py_UNICODE) of a Python 2 build: 2, 4, or 0 if unknown. */

@@ -57,6 +57,7 @@ struct pcs_error *pcs_python_create(struct pcs_target *t, struct pcs_symbols *s,
 	pcs_symbols_lookup(s, "_PySet_Dummy", &py->set_dummy, NULL);
 	pcs_symbols_lookup(s, "PyFunction_Type", &py->function_type, NULL);
 	pcs_symbols_lookup(s, "PyMethod_Type", &py->method_type, NULL);
+	pcs_symbols_lookup(s, "PyTuple_Type", &py->tuple_type, NULL);
 	pcs_symbols_lookup(s, "PyString_Type", &py->py2string_type, NULL);
 	pcs_symbols_lookup(s, "PyInt_Type", &py->py2int_type, NULL);
 	// Python 2 names its unicode API after the width of Py_UNICODE.

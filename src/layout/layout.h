@@ -235,6 +235,8 @@ struct pcs_python_props {
 	enum pcs_running_loop_model running_loop;
 	/** _asyncio's module attribute holding the WeakSet of tasks. */
 	const char *asyncio_weakset;
+	/** ... or its static variable, when not an attribute (3.6). */
+	const char *asyncio_weakset_static;
 	/** threading.Thread attribute holding the name. */
 	const char *thread_name_attr;
 };

@@ -40,9 +40,12 @@ static const struct pcs_python_props versions[] = {
 	  .gil = PCS_GIL_STATIC, .dict = PCS_DICT_TABLE,
 	  .instdict = PCS_INSTDICT_DICTOFFSET, .longs = PCS_LONG_PY2,
 	  .strings = PCS_STR_PY2, .thread_name_attr = "_Thread__name" },
+	// 3.6: _asyncio keeps its WeakSet of tasks in a static, `all_tasks`.
 	{ 3, 6, COMMON_36_TO_310, .root = PCS_ROOT_INTERP_HEAD,
 	  .instr = PCS_INSTR_LASTI_BYTES, .linetable = PCS_LINETABLE_LNOTAB,
-	  .lineno = PCS_LINENO_IF_TRACED, .gil = PCS_GIL_STATIC },
+	  .lineno = PCS_LINENO_IF_TRACED, .gil = PCS_GIL_STATIC,
+	  .asyncio = PCS_ASYNCIO_WEAKSET, .yf = PCS_YF_FRAMEOBJ_STACKTOP,
+	  .asyncio_weakset_static = "all_tasks" },
 	{ 3, 7, COMMON_36_TO_310, .root = PCS_ROOT_RUNTIME,
 	  .instr = PCS_INSTR_LASTI_BYTES, .linetable = PCS_LINETABLE_LNOTAB,
 	  .lineno = PCS_LINENO_IF_TRACED, .gil = PCS_GIL_RUNTIME,

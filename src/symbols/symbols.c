@@ -288,6 +288,14 @@ static int find_module(Dwfl_Module *mod, void **userdata, const char *name,
 	return DWARF_CB_ABORT;
 }
 
+bool pcs_symbols_module_lookup(struct pcs_symbols *s, const char *name_part,
+			       const char *name, pcs_addr_t *addr)
+{
+	struct module_arg ma = { .part = name_part };
+	dwfl_getmodules(s->dwfl, find_module, &ma, 0);
+	return ma.found && module_lookup(ma.found, name, addr, NULL);
+}
+
 Dwarf *pcs_symbols_module_dwarf(struct pcs_symbols *s, const char *name_part)
 {
 	struct module_arg ma = { .part = name_part };

@@ -65,6 +65,13 @@ bool pcs_symbols_any_section(struct pcs_symbols *s, const char *name,
 			     pcs_addr_t *addr, uint64_t *size);
 
 /**
+ * Like pcs_symbols_lookup(), in the first module whose file name contains
+ * @p name_part (e.g. a static of the _asyncio extension).
+ */
+bool pcs_symbols_module_lookup(struct pcs_symbols *s, const char *name_part,
+			       const char *name, pcs_addr_t *addr);
+
+/**
  * The DWARF of the first module whose file name contains @p name_part
  * (e.g. "_asyncio" for the extension module), or NULL.
  * @return borrowed; valid until pcs_symbols_destroy().
