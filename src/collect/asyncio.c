@@ -107,7 +107,8 @@ struct pcs_error *pcs_collect_tasks(struct pcs_python *py, struct pcs_snapshot *
 	free(interps);
 	// Awaits follow from what each task is awaited by.
 	pcs_snapshot_sort_tasks(snap);
-	qsort(ctx.refs, ctx.nrefs, sizeof(*ctx.refs), cmp_ref);
+	if (ctx.nrefs > 1)
+		qsort(ctx.refs, ctx.nrefs, sizeof(*ctx.refs), cmp_ref);
 	for (size_t i = 0; i < ctx.nwaits && !err; i++) {
 		struct pcs_task *waiter =
 			(struct pcs_task *)pcs_snapshot_find_task(snap, ctx.waits[i].waiter);
@@ -121,7 +122,8 @@ struct pcs_error *pcs_collect_tasks(struct pcs_python *py, struct pcs_snapshot *
 			continue;
 		}
 		struct waits key = { .waiter = on };
-		struct waits *r = bsearch(&key, ctx.refs, ctx.nrefs, sizeof(*ctx.refs), cmp_ref);
+		struct waits *r = ctx.nrefs ? bsearch(&key, ctx.refs, ctx.nrefs,
+						      sizeof(*ctx.refs), cmp_ref) : NULL;
 		while (r && r > ctx.refs && r[-1].waiter == on)
 			r--;
 		for (; r && r < ctx.refs + ctx.nrefs && r->waiter == on && !err; r++)

@@ -98,13 +98,16 @@ static int cmp_task(const void *a, const void *b)
 
 void pcs_snapshot_sort_tasks(struct pcs_snapshot *snap)
 {
-	qsort(snap->tasks, snap->ntasks, sizeof(*snap->tasks), cmp_task);
+	if (snap->ntasks > 1)
+		qsort(snap->tasks, snap->ntasks, sizeof(*snap->tasks), cmp_task);
 }
 
 const struct pcs_task *pcs_snapshot_find_task(const struct pcs_snapshot *snap,
 					      uint64_t address)
 {
 	struct pcs_task key = { .address = address };
+	if (!snap->ntasks)
+		return NULL;
 	return bsearch(&key, snap->tasks, snap->ntasks, sizeof(*snap->tasks), cmp_task);
 }
 
