@@ -47,6 +47,14 @@ done
 python3 tests/corpus/run.py --tool "$work/src/pycore-stacks" "${pythons[@]}" "${scenarios[@]}" \
 	--layout-source dwarf --layout-source builtin > "$log" 2>&1
 grep -v '^ok' "$log"; tally "$log"
+py3=()
+for p in "${pythons[@]}"; do
+	case "$p" in --python|*python2*) ;; *) py3+=(--python "$p") ;; esac
+done
+python3 tests/corpus/run.py --tool "$work/src/pycore-stacks" "${py3[@]}" \
+	--scenario asyncio_chains --scenario asyncio_gather_tree --scenario asyncio_waits \
+	--scenario asyncio_threads --scenario asyncio_taskgroup > "$log" 2>&1
+grep -v '^ok' "$log"; tally "$log"
 rm -f "$log"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
