@@ -126,7 +126,9 @@ def _name(task):
     returns it."""
     if not HAS_NAMES:
         return None
-    if DEFERRED_NAMES:
+    # Only C tasks defer their names; a pure-Python task's name is a str
+    # from the start (and its referents are its attributes).
+    if DEFERRED_NAMES and isinstance(task, asyncio.Task):
         ints = [r for r in gc.get_referents(task) if type(r) is int]
         if len(ints) > 1:
             raise RecordError('task %s refers to several ints %r'
@@ -236,7 +238,8 @@ def awaits(task, pending):
     """The tasks (among pending, {id: task}) that task waits on, by its
     _fut_waiter W (the rules of corpus/README.md, "asyncio truth"):
 
-      W is a Task               W itself (await task; wait_for() 3.12+)
+      W is a pending task       W itself (await task; wait_for() 3.12+),
+                                C or pure-Python (_PyTask)
       W is a _GatheringFuture   its task children, through nested gathers
       W is another future       every pending task with a done-callback
                                 that refers to W (_signals)
@@ -244,7 +247,7 @@ def awaits(task, pending):
     waiter = task._fut_waiter
     if waiter is None:
         return []
-    if isinstance(waiter, asyncio.Task):
+    if isinstance(waiter, asyncio.Task) or id(waiter) in pending:
         found = [waiter]
     elif isinstance(waiter, asyncio.tasks._GatheringFuture):
         found = _gathered(waiter)

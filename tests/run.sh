@@ -107,7 +107,7 @@ for s in threads_blocking generators_methods deep_recursion unicode_names \
 done
 asyncio=()
 for s in asyncio_chains asyncio_gather_tree asyncio_waits asyncio_taskgroup \
-	asyncio_threads; do
+	asyncio_threads asyncio_pytask; do
 	asyncio+=(--scenario "$s")
 done
 corpus corpus "${threads[@]}" "${pyenv_pythons[@]}" "${system_pythons[@]}" \

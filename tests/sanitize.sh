@@ -53,7 +53,8 @@ for p in "${pythons[@]}"; do
 done
 python3 tests/corpus/run.py --tool "$work/src/pycore-stacks" "${py3[@]}" \
 	--scenario asyncio_chains --scenario asyncio_gather_tree --scenario asyncio_waits \
-	--scenario asyncio_threads --scenario asyncio_taskgroup > "$log" 2>&1
+	--scenario asyncio_threads --scenario asyncio_taskgroup --scenario asyncio_pytask \
+	> "$log" 2>&1
 grep -v '^ok' "$log"; tally "$log"
 rm -f "$log"
 echo "$passed passed, $failed failed"

@@ -391,6 +391,8 @@ struct weakset_ctx {
 	pcs_addr_t *refs;
 	size_t nrefs, cap_refs;
 	struct pcs_cycle_guard guard;
+	struct known_type { pcs_addr_t type; bool c_task; } types[16];
+	size_t ntypes;
 };
 
 static struct pcs_error *add_ref(struct weakset_ctx *ctx, pcs_addr_t fut)
@@ -480,29 +482,20 @@ static struct pcs_error *callback_refs(struct weakset_ctx *ctx, pcs_addr_t cb)
 	return NULL;
 }
 
-// The done-callbacks of a task: task_callback0, then the callables of the
-// (callback, context) tuples in task_callbacks.
-static struct pcs_error *task_refs(struct weakset_ctx *ctx, pcs_addr_t task)
+// The callbacks in @p list: (callback, context) pairs since 3.7, bare
+// callbacks in 3.6.
+static struct pcs_error *list_refs(struct weakset_ctx *ctx, pcs_addr_t list)
 {
 	struct pcs_python *py = ctx->py;
 	const struct pcs_layout *l = py->layout;
-	uint64_t cb0, list, items;
+	uint64_t items;
 	int64_t n;
 	struct pcs_error *err;
-	ctx->nrefs = 0;
-	if (!pcs_layout_has(l, PCS_F_task_task_callbacks) || !py->function_type)
+	if (!list)
 		return NULL;
-	// 3.7+ keeps the first callback inline.
-	if (pcs_layout_has(l, PCS_F_task_task_callback0) &&
-	    ((err = pcs_read_field(py, task, PCS_F_task_task_callback0, &cb0)) ||
-	     (cb0 && (err = callback_refs(ctx, cb0)))))
-		return err;
-	if ((err = pcs_read_field(py, task, PCS_F_task_task_callbacks, &list)) || !list)
-		return err;
 	if ((err = pcs_read_field_signed(py, list, PCS_F_varobject_ob_size, &n)) ||
 	    (err = pcs_read_field(py, list, PCS_F_list_ob_item, &items)))
 		return err;
-	// (callback, context) pairs since 3.7; bare callbacks in 3.6.
 	for (int64_t i = 0; i < n && i < 4096 && !err; i++) {
 		uint64_t item, cb, type;
 		if ((err = pcs_read_u64(py, items + 8 * (uint64_t)i, &item)) ||
@@ -517,6 +510,25 @@ static struct pcs_error *task_refs(struct weakset_ctx *ctx, pcs_addr_t task)
 			err = callback_refs(ctx, cb);
 	}
 	return err;
+}
+
+// The done-callbacks of a C task: task_callback0 (3.7+), then the list.
+static struct pcs_error *task_refs(struct weakset_ctx *ctx, pcs_addr_t task)
+{
+	struct pcs_python *py = ctx->py;
+	const struct pcs_layout *l = py->layout;
+	uint64_t cb0, list;
+	struct pcs_error *err;
+	ctx->nrefs = 0;
+	if (!pcs_layout_has(l, PCS_F_task_task_callbacks) || !py->function_type)
+		return NULL;
+	if (pcs_layout_has(l, PCS_F_task_task_callback0) &&
+	    ((err = pcs_read_field(py, task, PCS_F_task_task_callback0, &cb0)) ||
+	     (cb0 && (err = callback_refs(ctx, cb0)))))
+		return err;
+	if ((err = pcs_read_field(py, task, PCS_F_task_task_callbacks, &list)))
+		return err;
+	return list_refs(ctx, list);
 }
 
 // The children a gathering future gathers (its `_children` list), and the
@@ -544,36 +556,124 @@ static struct pcs_error *add_waits(struct weakset_ctx *ctx, pcs_addr_t fut, int 
 	return err;
 }
 
+// Whether @p type is _asyncio.Task or a subclass of it (else the task is
+// a pure-Python one, asyncio.tasks._PyTask or another Future-alike). The
+// answer is remembered per type.
+static struct pcs_error *is_c_task_type(struct weakset_ctx *ctx, pcs_addr_t type,
+					bool *ret)
+{
+	static const char name[] = "_asyncio.Task";
+	struct pcs_python *py = ctx->py;
+	for (size_t i = 0; i < ctx->ntypes; i++) {
+		if (ctx->types[i].type == type) {
+			*ret = ctx->types[i].c_task;
+			return NULL;
+		}
+	}
+	bool yes = false;
+	struct pcs_error *err = NULL;
+	pcs_addr_t t = type;
+	for (int depth = 0; t && depth < 32 && !yes && !err; depth++) {
+		uint64_t at;
+		char buf[sizeof(name)];
+		if ((err = pcs_read_field(py, t, PCS_F_type_tp_name, &at)) ||
+		    (err = pcs_target_read(py->target, at, buf, sizeof(buf))))
+			break;
+		yes = memcmp(buf, name, sizeof(name)) == 0;
+		err = pcs_read_field(py, t, PCS_F_type_tp_base, &t);
+	}
+	if (err)
+		return err;
+	if (ctx->ntypes < sizeof(ctx->types) / sizeof(ctx->types[0]))
+		ctx->types[ctx->ntypes++] = (struct known_type){ type, yes };
+	*ret = yes;
+	return NULL;
+}
+
+// The fields a task's reading needs, from a C task's struct or from a
+// pure-Python task's attributes (its `_state` is absent while pending).
+struct task_fields {
+	bool pending;
+	pcs_addr_t coro, waiter, loop;
+};
+
+static struct pcs_error *c_task_fields(struct pcs_python *py, pcs_addr_t task,
+				       struct task_fields *ret)
+{
+	uint64_t state;
+	struct pcs_error *err;
+	if ((err = pcs_read_field(py, task, PCS_F_task_task_state, &state)) ||
+	    (err = pcs_read_field(py, task, PCS_F_task_task_coro, &ret->coro)) ||
+	    (err = pcs_read_field(py, task, PCS_F_task_task_fut_waiter, &ret->waiter)))
+		return err;
+	ret->pending = state == 0;	// STATE_PENDING
+	if (pcs_layout_has(py->layout, PCS_F_task_task_loop))
+		err = pcs_read_field(py, task, PCS_F_task_task_loop, &ret->loop);
+	return err;
+}
+
+static struct pcs_error *py_task_fields(struct pcs_python *py, pcs_addr_t task,
+					struct task_fields *ret)
+{
+	pcs_addr_t state;
+	struct pcs_error *err;
+	if ((err = pcs_object_attr(py, task, "_state", &state)) ||
+	    (state && (err = pcs_object_str_equals(py, state, "PENDING", &ret->pending))) ||
+	    (err = pcs_object_attr(py, task, "_coro", &ret->coro)) ||
+	    (err = pcs_object_attr(py, task, "_fut_waiter", &ret->waiter)) ||
+	    (err = pcs_object_attr(py, task, "_loop", &ret->loop)))
+		return err;
+	if (!state)
+		ret->pending = true;
+	return NULL;
+}
+
 static struct pcs_error *weakset_task(void *arg, pcs_addr_t task_addr)
 {
 	struct weakset_ctx *ctx = arg;
 	struct pcs_python *py = ctx->py;
-	uint64_t state, loop, waiter;
+	struct task_fields tf = { 0 };
+	pcs_addr_t type, none = ctx->none;
+	bool c_task;
 	struct pcs_error *err;
 	if ((err = pcs_cycle_guard_step(&ctx->guard, task_addr)) ||
-	    (err = pcs_read_field(py, task_addr, PCS_F_task_task_state, &state)))
+	    (err = pcs_object_type(py, task_addr, &type)) ||
+	    (err = is_c_task_type(ctx, type, &c_task)))
 		return err;
-	if (state != 0)		// STATE_PENDING
-		return NULL;
-	struct pcs_python_task task = { .addr = task_addr };
-	if ((err = task_name(py, task_addr, &task.name)) ||
-	    (err = pcs_read_field(py, task_addr, PCS_F_task_task_coro, &task.coro_addr)) ||
-	    (err = coro_qualname(py, task.coro_addr, &task.coro)) ||
-	    (err = pcs_read_field(py, task_addr, PCS_F_task_task_fut_waiter, &waiter)))
+	err = c_task ? c_task_fields(py, task_addr, &tf) : py_task_fields(py, task_addr, &tf);
+	if (err || !tf.pending)
 		return err;
-	if (pcs_layout_has(py->layout, PCS_F_task_task_loop) &&
-	    !(err = pcs_read_field(py, task_addr, PCS_F_task_task_loop, &loop))) {
-		for (size_t i = 0; i < ctx->nloops; i++)
-			if (ctx->loops[i].loop == loop)
-				task.tid = ctx->loops[i].tid;
+	if (tf.waiter == none)
+		tf.waiter = 0;
+	struct pcs_python_task task = { .addr = task_addr, .coro_addr = tf.coro };
+	if (c_task) {
+		err = task_name(py, task_addr, &task.name);
+	} else {
+		pcs_addr_t name;
+		err = pcs_object_attr(py, task_addr, "_name", &name);
+		if (!err && name && name != none)
+			err = pcs_object_str(py, name, &task.name);
 	}
-	if (err)
+	if (err || (err = coro_qualname(py, task.coro_addr, &task.coro)))
 		return err;
+	for (size_t i = 0; tf.loop && i < ctx->nloops; i++)
+		if (ctx->loops[i].loop == tf.loop)
+			task.tid = ctx->loops[i].tid;
 	for (size_t i = 0; i < ctx->nrunning; i++)
 		if (ctx->running[i] == task_addr)
 			task.running = true;
 	ctx->nwaits = 0;
-	if ((waiter && (err = add_waits(ctx, waiter, 0))) || (err = task_refs(ctx, task_addr)))
+	ctx->nrefs = 0;
+	if (tf.waiter && (err = add_waits(ctx, tf.waiter, 0)))
+		return err;
+	if (c_task) {
+		err = task_refs(ctx, task_addr);
+	} else {
+		pcs_addr_t list;
+		if (!(err = pcs_object_attr(py, task_addr, "_callbacks", &list)))
+			err = list_refs(ctx, list);
+	}
+	if (err)
 		return err;
 	task.waits_on = ctx->waits;
 	task.nwaits_on = ctx->nwaits;

@@ -549,7 +549,32 @@ def expect_asyncio_threads(truth):
     return errors
 
 
+def expect_asyncio_pytask(truth):
+    """Python lists the pure-Python tasks until 3.13; 3.14's all_tasks()
+    (and so the truth) lists only the C task."""
+    names = dict((t['name'], t) for t in truth['tasks'])
+    if version_tuple(truth['python_version']) >= (3, 14):
+        return [] if 'c-waiter' in names else ['no task c-waiter']
+    want = {'py-parent': ['py-child'], 'c-waiter': ['py-parent'], 'py-child': []}
+    errors = []
+    for name, awaited in sorted(want.items()):
+        task = names.get(name)
+        if task is None:
+            errors.append('no task %s' % name)
+            continue
+        got = sorted(names_of(truth, task['awaits']))
+        if got != sorted(awaited):
+            errors.append('task %s awaits %s, want %s' % (name, got, awaited))
+    return errors
+
+
+def names_of(truth, addresses):
+    by_address = dict((t['address'], t['name']) for t in truth['tasks'])
+    return [by_address.get(a) for a in addresses]
+
+
 EXPECT = {
+    'asyncio_pytask': expect_asyncio_pytask,
     'asyncio_gather_tree': expect_asyncio_gather_tree,
     'asyncio_chains': expect_asyncio_chains,
     'asyncio_waits': expect_asyncio_waits,
