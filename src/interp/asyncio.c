@@ -17,7 +17,6 @@
 enum {
 	PCS_MAX_TASKS = 1 << 22,
 	MAX_AWAIT_DEPTH = 1024,
-	MAX_AWAITED_BY = 1 << 16,
 	// Py_TPFLAGS_LONG_SUBCLASS: a 3.12+ task whose name is still its
 	// number (names are made lazily, "Task-%d").
 	TPFLAGS_LONG_SUBCLASS = 1UL << 24,
@@ -543,6 +542,9 @@ static struct pcs_error *add_waits(struct weakset_ctx *ctx, pcs_addr_t fut, int 
 	uint64_t items;
 	int64_t n;
 	struct pcs_error *err = pcs_object_attr(py, fut, "_children", &children);
+	// Something awaited whose attributes make no sense gathers nothing.
+	if (pcs_error_catch(&err, PCS_ERROR_BAD_DATA))
+		return NULL;
 	if (err || !children || depth >= MAX_GATHER_DEPTH)
 		return err;
 	if ((err = pcs_read_field_signed(py, children, PCS_F_varobject_ob_size, &n)) ||
