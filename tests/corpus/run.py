@@ -745,25 +745,30 @@ def compare(truth, doc, kind):
             errors.append('%s: tid %r, want %r' % (label, g.get('tid'), w['native_id']))
         if gil_known:
             errors.extend(gil_errors(label, w, g))
-        frames = g.get('frames')
-        if not isinstance(frames, list):
-            errors.append('%s: frames is %r' % (label, frames))
-            continue
-        wf = [(f['function'], f['file'], f['line']) for f in w['frames']]
-        gf = python_frames(frames)
-        if w.get('volatile'):
-            # A busy loop: same functions and files, any line.
-            wf = [(f, p) for (f, p, _) in wf]
-            gf = [(f, p) for (f, p, _) in gf]
-        if wf != gf:
-            diff = frames_diff(wf, gf)
-            errors.append('%s: %s\n%s' % (label, diff[0], '\n'.join(diff[1:])))
+        errors.extend(frame_errors(label, w, g))
     if 'tasks' in truth:
         errors.extend(compare_tasks(truth['tasks'], doc.get('tasks')))
     if errors and doc.get('warnings'):
         errors.append('tool warnings:\n%s' % indent('\n'.join(
             str(w) for w in doc['warnings'])))
     return errors
+
+
+def frame_errors(label, want, got):
+    """How the tool's frames of one thread or task differ from the truth's
+    (a volatile unit -- a busy loop -- is compared without lines)."""
+    frames = got.get('frames')
+    if not isinstance(frames, list):
+        return ['%s: frames is %r' % (label, frames)]
+    wf = [(f['function'], f['file'], f['line']) for f in want['frames']]
+    gf = python_frames(frames)
+    if want.get('volatile'):
+        wf = [(f, p) for (f, p, _) in wf]
+        gf = [(f, p) for (f, p, _) in gf]
+    if wf == gf:
+        return []
+    diff = frames_diff(wf, gf)
+    return ['%s: %s\n%s' % (label, diff[0], '\n'.join(diff[1:]))]
 
 
 def task_label(task):
@@ -802,15 +807,7 @@ def compare_tasks(want_list, tasks):
                 len(set(map(str, awaits))) != len(awaits):
             errors.append('%s: awaits %s, want %s'
                           % (label, sorted(map(str, awaits)), sorted(w['awaits'])))
-        frames = g.get('frames')
-        if not isinstance(frames, list):
-            errors.append('%s: frames is %r' % (label, frames))
-            continue
-        wf = [(f['function'], f['file'], f['line']) for f in w['frames']]
-        gf = python_frames(frames)
-        if wf != gf:
-            diff = frames_diff(wf, gf)
-            errors.append('%s: %s\n%s' % (label, diff[0], '\n'.join(diff[1:])))
+        errors.extend(frame_errors(label, w, g))
     return errors
 
 
