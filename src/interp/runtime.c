@@ -5,6 +5,7 @@
 // threading module's registry of thread names.
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,25 +48,40 @@ struct pcs_error *pcs_python_create(struct pcs_target *t, struct pcs_symbols *s,
 	py->layout = l;
 	py->strings = strings;
 	py->pthread_tid_offset = PCS_TID_OFFSET_UNKNOWN;
-	pcs_symbols_lookup(s, "PyCode_Type", &py->code_type, NULL);
-	pcs_symbols_lookup(s, "PyUnicode_Type", &py->unicode_type, NULL);
-	pcs_symbols_lookup(s, "PyDict_Type", &py->dict_type, NULL);
-	pcs_symbols_lookup(s, "PyCoro_Type", &py->coro_type, NULL);
-	pcs_symbols_lookup(s, "PyGen_Type", &py->gen_type, NULL);
-	pcs_symbols_lookup(s, "PyAsyncGen_Type", &py->asyncgen_type, NULL);
-	pcs_symbols_lookup(s, "_PyAsyncGenASend_Type", &py->asend_type, NULL);
-	pcs_symbols_lookup(s, "_PySet_Dummy", &py->set_dummy, NULL);
-	pcs_symbols_lookup(s, "PyFunction_Type", &py->function_type, NULL);
-	pcs_symbols_lookup(s, "PyMethod_Type", &py->method_type, NULL);
-	pcs_symbols_lookup(s, "PyTuple_Type", &py->tuple_type, NULL);
-	pcs_symbols_lookup(s, "PyString_Type", &py->py2string_type, NULL);
-	pcs_symbols_lookup(s, "PyInt_Type", &py->py2int_type, NULL);
-	// Python 2 names its unicode API after the width of Py_UNICODE.
-	pcs_addr_t addr;
-	if (pcs_symbols_lookup(s, "PyUnicodeUCS4_FromString", &addr, NULL))
-		py->py2_unicode_size = 4;
-	else if (pcs_symbols_lookup(s, "PyUnicodeUCS2_FromString", &addr, NULL))
-		py->py2_unicode_size = 2;
+	// Exported objects the walkers compare types and values against, all
+	// found in one pass over the symbol table.
+	static const struct {
+		const char *name;
+		size_t offset;
+	} wanted[] = {
+		{ "PyCode_Type", offsetof(struct pcs_python, code_type) },
+		{ "PyUnicode_Type", offsetof(struct pcs_python, unicode_type) },
+		{ "PyDict_Type", offsetof(struct pcs_python, dict_type) },
+		{ "PyCoro_Type", offsetof(struct pcs_python, coro_type) },
+		{ "PyGen_Type", offsetof(struct pcs_python, gen_type) },
+		{ "PyAsyncGen_Type", offsetof(struct pcs_python, asyncgen_type) },
+		{ "_PyAsyncGenASend_Type", offsetof(struct pcs_python, asend_type) },
+		{ "_PySet_Dummy", offsetof(struct pcs_python, set_dummy) },
+		{ "PyFunction_Type", offsetof(struct pcs_python, function_type) },
+		{ "PyMethod_Type", offsetof(struct pcs_python, method_type) },
+		{ "PyTuple_Type", offsetof(struct pcs_python, tuple_type) },
+		{ "PyString_Type", offsetof(struct pcs_python, py2string_type) },
+		{ "PyInt_Type", offsetof(struct pcs_python, py2int_type) },
+		// Python 2 names its unicode API after the width of Py_UNICODE
+		// (offset 0, the target pointer, marks "no field to set").
+		{ "PyUnicodeUCS4_FromString", 0 },
+		{ "PyUnicodeUCS2_FromString", 0 },
+	};
+	enum { NWANTED = sizeof(wanted) / sizeof(wanted[0]) };
+	const char *names[NWANTED];
+	pcs_addr_t addrs[NWANTED];
+	for (size_t i = 0; i < NWANTED; i++)
+		names[i] = wanted[i].name;
+	pcs_symbols_lookup_many(s, names, addrs, NWANTED);
+	for (size_t i = 0; i < NWANTED; i++)
+		if (wanted[i].offset)
+			*(pcs_addr_t *)((char *)py + wanted[i].offset) = addrs[i];
+	py->py2_unicode_size = addrs[NWANTED - 2] ? 4 : addrs[NWANTED - 1] ? 2 : 0;
 
 	struct pcs_error *err = NULL;
 	switch (l->props.root) {

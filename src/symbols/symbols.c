@@ -215,6 +215,30 @@ static bool module_section(Dwfl_Module *mod, const char *name, pcs_addr_t *addr,
 	return false;
 }
 
+void pcs_symbols_lookup_many(struct pcs_symbols *s, const char *const names[],
+			     pcs_addr_t addrs[], size_t n)
+{
+	size_t left = n;
+	for (size_t j = 0; j < n; j++)
+		addrs[j] = 0;
+	int count = dwfl_module_getsymtab(s->python);
+	for (int i = 1; i < count && left; i++) {
+		GElf_Sym sym;
+		GElf_Addr value;
+		const char *sname = dwfl_module_getsym_info(s->python, i, &sym, &value,
+							     NULL, NULL, NULL);
+		if (!sname || sym.st_shndx == SHN_UNDEF ||
+		    GELF_ST_TYPE(sym.st_info) == STT_TLS)
+			continue;
+		for (size_t j = 0; j < n; j++) {
+			if (!addrs[j] && strcmp(sname, names[j]) == 0) {
+				addrs[j] = value;
+				left--;
+			}
+		}
+	}
+}
+
 bool pcs_symbols_section(struct pcs_symbols *s, const char *name,
 			 pcs_addr_t *addr, uint64_t *size)
 {

@@ -51,6 +51,14 @@ bool pcs_symbols_lookup(struct pcs_symbols *s, const char *name,
 			pcs_addr_t *addr, uint64_t *size);
 
 /**
+ * Look up the @p n symbols @p names in the interpreter's module in one pass
+ * over its symbol table; addrs[i] is set to each one's address, or 0 when
+ * absent.
+ */
+void pcs_symbols_lookup_many(struct pcs_symbols *s, const char *const names[],
+			     pcs_addr_t addrs[], size_t n);
+
+/**
  * Find the ELF section @p name of the interpreter's module; its load address
  * and size. False if absent (or stripped of section headers).
  */
