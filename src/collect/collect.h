@@ -37,4 +37,12 @@ struct pcs_error *pcs_collect_threads(struct pcs_python *py,
 struct pcs_error *pcs_collect_tasks(struct pcs_python *py,
 				    struct pcs_snapshot *snap);
 
+/**
+ * Add every greenlet of every interpreter, with its state, parent, thread
+ * and saved frames, where the layout has greenlet's structs. Threads must
+ * be collected first: a running greenlet's frames are its thread's.
+ */
+struct pcs_error *pcs_collect_greenlets(struct pcs_python *py,
+					struct pcs_snapshot *snap);
+
 #endif

@@ -31,6 +31,9 @@ void pcs_snapshot_destroy(struct pcs_snapshot *snap)
 		free(snap->tasks[i].awaits);
 	}
 	free(snap->tasks);
+	for (size_t i = 0; i < snap->ngreenlets; i++)
+		free(snap->greenlets[i].stack.frames);
+	free(snap->greenlets);
 	free(snap->warnings);
 	pcs_strtab_deinit(&snap->strings);
 	free(snap);
@@ -130,4 +133,18 @@ void pcs_snapshot_retain_tasks(struct pcs_snapshot *snap,
 bool pcs_snapshot_complete(const struct pcs_snapshot *snap)
 {
 	return snap->nwarnings == 0;
+}
+
+void pcs_snapshot_retain_greenlets(struct pcs_snapshot *snap,
+				   bool (*keep)(const struct pcs_greenlet *g, void *arg),
+				   void *arg)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < snap->ngreenlets; i++) {
+		if (keep(&snap->greenlets[i], arg))
+			snap->greenlets[kept++] = snap->greenlets[i];
+		else
+			free(snap->greenlets[i].stack.frames);
+	}
+	snap->ngreenlets = kept;
 }

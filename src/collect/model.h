@@ -73,6 +73,26 @@ struct pcs_task {
 	struct pcs_stack stack;
 };
 
+struct pcs_greenlet {
+	uint64_t address;
+	/** type(g).__name__. */
+	const char *type;
+	/** gevent's name or what it runs; NULL if none. */
+	const char *name;
+	/** "running", "suspended", "not-started", "dead". */
+	const char *state;
+	bool is_main;
+	/** 0 for a main greenlet. */
+	uint64_t parent;
+	/** OS thread it belongs to; 0 if unknown. */
+	int tid;
+	/**
+	 * A suspended greenlet's saved frames; a running one's are its
+	 * thread's. Outermost first.
+	 */
+	struct pcs_stack stack;
+};
+
 enum pcs_snapshot_kind {
 	PCS_SNAPSHOT_CORE,
 	PCS_SNAPSHOT_PROCESS,
@@ -94,6 +114,12 @@ struct pcs_snapshot {
 
 	struct pcs_task *tasks;
 	size_t ntasks, cap_tasks;
+
+	/** greenlet's __version__ and where its layout came from; or NULL. */
+	const char *greenlet_version;
+	const char *greenlet_layout;
+	struct pcs_greenlet *greenlets;
+	size_t ngreenlets, cap_greenlets;
 
 	/** One line each, interned. */
 	const char **warnings;
@@ -131,6 +157,11 @@ const struct pcs_task *pcs_snapshot_find_task(const struct pcs_snapshot *snap,
 void pcs_snapshot_retain_tasks(struct pcs_snapshot *snap,
 			       bool (*keep)(const struct pcs_task *task, void *arg),
 			       void *arg);
+
+/** Drop (and free) the greenlets for which @p keep returns false. */
+void pcs_snapshot_retain_greenlets(struct pcs_snapshot *snap,
+				   bool (*keep)(const struct pcs_greenlet *g, void *arg),
+				   void *arg);
 
 /** Whether every unit was reconstructed (no warnings). */
 bool pcs_snapshot_complete(const struct pcs_snapshot *snap);

@@ -191,3 +191,19 @@ struct pcs_error *pcs_python_walk_frames(struct pcs_python *py,
 	}
 	return pcs_error_create(PCS_ERROR_UNSUPPORTED, "frame layout");
 }
+
+struct pcs_error *pcs_python_walk_frame_object_chain(struct pcs_python *py,
+						     pcs_addr_t frame,
+						     pcs_python_frame_fn *fn,
+						     void *arg)
+{
+	if (py->layout->props.frames == PCS_FRAMES_FRAME_OBJECT)
+		return walk_frame_objects(py, frame, fn, arg);
+	// 3.11+: the frame object wraps the _PyInterpreterFrame the chain
+	// goes on from.
+	uint64_t f;
+	if (!pcs_layout_has(py->layout, PCS_F_frameobj_f_frame))
+		return pcs_error_create(PCS_ERROR_LOOKUP, "no layout for PyFrameObject.f_frame");
+	struct pcs_error *err = pcs_read_field(py, frame, PCS_F_frameobj_f_frame, &f);
+	return err ? err : walk_iframes(py, f, fn, arg);
+}

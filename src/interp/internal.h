@@ -128,6 +128,32 @@ struct pcs_error *pcs_object_dict_get(struct pcs_python *py, pcs_addr_t dict,
 struct pcs_error *pcs_object_attr(struct pcs_python *py, pcs_addr_t obj,
 				  const char *name, pcs_addr_t *ret);
 
+/** Read the NUL-terminated string at @p addr (at most @p max bytes), interned. */
+struct pcs_error *pcs_read_cstring(struct pcs_python *py, pcs_addr_t addr, size_t max,
+				   const char **ret);
+
+/**
+ * The __dict__ of module @p name in @p interp's sys.modules; 0 if it is
+ * not imported.
+ */
+struct pcs_error *pcs_module_dict(struct pcs_python *py, pcs_addr_t interp,
+				  const char *name, pcs_addr_t *ret);
+
+/** Most objects a garbage collector walk visits. */
+enum { PCS_MAX_GC_OBJECTS = 1 << 28 };
+
+typedef struct pcs_error *pcs_python_object_fn(void *arg, pcs_addr_t obj,
+					       pcs_addr_t type);
+
+/**
+ * Call @p fn with every object @p interp's garbage collector tracks (all
+ * generations, the permanent one included) and its type. *@p collecting
+ * is set when a collection was under way (objects missing from the lists).
+ */
+struct pcs_error *pcs_python_gc_objects(struct pcs_python *py, pcs_addr_t interp,
+					pcs_python_object_fn *fn, void *arg,
+					bool *collecting);
+
 /** The cached description of the code object at @p code. Borrowed. */
 struct pcs_error *pcs_code_info(struct pcs_python *py, pcs_addr_t code,
 				const struct pcs_code_info **ret);

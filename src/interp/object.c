@@ -663,3 +663,45 @@ struct pcs_error *pcs_object_attr(struct pcs_python *py, pcs_addr_t obj,
 	}
 	return pcs_error_create(PCS_ERROR_UNSUPPORTED, "instance dict layout");
 }
+
+struct pcs_error *pcs_read_cstring(struct pcs_python *py, pcs_addr_t addr, size_t max,
+				   const char **ret)
+{
+	char buf[64];
+	struct pcs_strbuf sb = PCS_STRBUF_INIT;
+	struct pcs_error *err = NULL;
+	// In chunks that end on 64-byte boundaries: a string near the end
+	// of a mapping is still readable.
+	while (sb.len < max) {
+		size_t n = 64 - (size_t)(addr % 64);
+		if ((err = pcs_target_read(py->target, addr, buf, n)))
+			break;
+		size_t len = strnlen(buf, n);
+		pcs_strbuf_add(&sb, buf, len);
+		if (len < n)
+			break;
+		addr += n;
+	}
+	if (!err && sb.len >= max)
+		err = pcs_error_create(PCS_ERROR_BAD_DATA, "string longer than %zu bytes", max);
+	if (!err) {
+		*ret = pcs_strtab_intern(py->strings, sb.buf ? sb.buf : "", sb.len);
+		if (!*ret)
+			err = &pcs_enomem;
+	}
+	pcs_strbuf_deinit(&sb);
+	return err;
+}
+
+struct pcs_error *pcs_module_dict(struct pcs_python *py, pcs_addr_t interp,
+				  const char *name, pcs_addr_t *ret)
+{
+	uint64_t modules, module;
+	*ret = 0;
+	struct pcs_error *err = pcs_read_field(py, interp, PCS_F_interp_modules, &modules);
+	if (err || !modules)
+		return err;
+	if ((err = pcs_object_dict_get(py, modules, name, &module)) || !module)
+		return err;
+	return pcs_read_field(py, module, PCS_F_module_md_dict, ret);
+}

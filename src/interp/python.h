@@ -161,4 +161,78 @@ struct pcs_error *pcs_python_tasks(struct pcs_python *py, pcs_addr_t interp,
 struct pcs_error *pcs_python_coro_chain(struct pcs_python *py, pcs_addr_t coro,
 					pcs_python_frame_fn *fn, void *arg);
 
+/**
+ * Call @p fn for each Python frame from the PyFrameObject @p frame on (a
+ * suspended greenlet's saved frame), newest first, as for a thread.
+ */
+struct pcs_error *pcs_python_walk_frame_object_chain(struct pcs_python *py,
+						     pcs_addr_t frame,
+						     pcs_python_frame_fn *fn,
+						     void *arg);
+
+/**
+ * The `__version__` of the greenlet package @p interp imported (interned),
+ * or NULL when it imported none.
+ */
+struct pcs_error *pcs_python_greenlet_version(struct pcs_python *py, pcs_addr_t interp,
+					      const char **ret);
+
+/** Whether the layout has greenlet's structs (pcs_layout_add_greenlet()). */
+bool pcs_python_has_greenlets(const struct pcs_python *py);
+
+/** Whether each interpreter has its own garbage collector (3.9+). */
+bool pcs_python_gc_per_interpreter(const struct pcs_python *py);
+
+enum pcs_greenlet_state {
+	PCS_GREENLET_RUNNING,
+	PCS_GREENLET_SUSPENDED,
+	PCS_GREENLET_NOT_STARTED,
+	PCS_GREENLET_DEAD,
+};
+
+/** One greenlet (greenlet 2.x/3.x). Strings interned. */
+struct pcs_python_greenlet {
+	pcs_addr_t addr;
+	/** type(g).__name__. */
+	const char *type;
+	/** gevent's name, or the qualified name of what it runs; or NULL. */
+	const char *name;
+	enum pcs_greenlet_state state;
+	bool is_main;
+	/** Its parent greenlet; 0 for a main greenlet. */
+	pcs_addr_t parent;
+	/** The main greenlet of its thread, where known (itself if main). */
+	pcs_addr_t main;
+	/**
+	 * An address on its thread's C stack (where its stack slice ends, or
+	 * where a main greenlet last switched out), to tell the thread; 0.
+	 */
+	pcs_addr_t stack_hint;
+	/** The saved frame (PyFrameObject) of a suspended greenlet, or 0. */
+	pcs_addr_t top_frame;
+	/** Why it could not be read completely, or NULL. */
+	const char *error;
+};
+
+typedef struct pcs_error *pcs_python_greenlet_fn(void *arg,
+						 const struct pcs_python_greenlet *g);
+
+/**
+ * Call @p fn for every greenlet of @p interp: every object the garbage
+ * collector tracks whose type is greenlet.greenlet or a subtype. Needs the
+ * greenlet structs in the layout (pcs_layout_add_greenlet()).
+ * *@p incomplete is set when the collector was running at the time (some
+ * objects sit in its private lists then). A fault in the collector's
+ * lists ends the search with an error after the greenlets found so far.
+ */
+struct pcs_error *pcs_python_greenlets(struct pcs_python *py, pcs_addr_t interp,
+				       pcs_python_greenlet_fn *fn, void *arg,
+				       bool *incomplete);
+
+/**
+ * The OS thread whose stack holds @p addr: the thread whose stack pointer
+ * lies in the same mapping. 0 when none does (or registers are unknown).
+ */
+int pcs_python_stack_owner(struct pcs_python *py, pcs_addr_t addr);
+
 #endif

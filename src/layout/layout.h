@@ -193,6 +193,19 @@ enum pcs_running_loop_model {
 	PCS_RUNNING_LOOP_TSTATE,
 };
 
+/** Where the garbage collector's generation lists are. */
+enum pcs_gc_model {
+	/**
+	 * `_PyGC_generation0` points at the first of the static generations
+	 * (2.7, 3.6).
+	 */
+	PCS_GC_GENERATION0,
+	/** In _PyRuntime at `gc` (3.7, 3.8). */
+	PCS_GC_RUNTIME,
+	/** Per interpreter, at `interp->gc` (3.9+). */
+	PCS_GC_INTERP,
+};
+
 /** Named properties of one CPython minor version. */
 struct pcs_python_props {
 	uint8_t major, minor;
@@ -233,6 +246,7 @@ struct pcs_python_props {
 	/** The RESUME opcode (PCS_YF_STACKTOP_RESUME); YIELD_FROM (FRAMEOBJ). */
 	uint8_t resume_opcode;
 	enum pcs_running_loop_model running_loop;
+	enum pcs_gc_model gc;
 	/** _asyncio's module attribute holding the WeakSet of tasks. */
 	const char *asyncio_weakset;
 	/** ... or its static variable, when not an attribute (3.6). */
@@ -257,6 +271,13 @@ struct pcs_layout {
 	int64_t offset[PCS_NUM_FIELDS];
 	/** Byte width of each field's type (element width for arrays). */
 	uint8_t width[PCS_NUM_FIELDS];
+	/**
+	 * greenlet's structs (pcs_layout_add_greenlet()): the greenlet
+	 * release they describe ("" when greenlet is not loaded) and where
+	 * they came from (PCS_LAYOUT_AUTO: nowhere).
+	 */
+	char greenlet_version[24];
+	enum pcs_layout_source greenlet_source;
 };
 
 /** "dwarf", "debug-offsets", "builtin". */
@@ -346,8 +367,31 @@ struct pcs_error *pcs_layout_from_table(unsigned major, unsigned minor,
 					struct pcs_layout *layout,
 					const char **built_from);
 
-/** Write @p layout as a table (.inc) to @p out; for tools/gen-layout. */
+/** Whether @p st is one of greenlet's structs rather than CPython's. */
+bool pcs_struct_is_greenlet(enum pcs_struct st);
+
+/**
+ * Add the structs of greenlet @p version (its __version__) to @p layout,
+ * from the DWARF of the target's greenlet extension module, else from the
+ * committed table for that greenlet on the layout's CPython minor version
+ * (@p wanted: PCS_LAYOUT_DWARF or PCS_LAYOUT_BUILTIN forces one of them).
+ * PCS_ERROR_LOOKUP, naming what was tried, when neither describes it.
+ */
+struct pcs_error *pcs_layout_add_greenlet(struct pcs_symbols *s,
+					  const char *version,
+					  enum pcs_layout_source wanted,
+					  struct pcs_layout *layout);
+
+/**
+ * Write the greenlet structs of @p layout (version_hex set) as one entry of
+ * tables/greenlet.inc, for greenlet @p version; for tools/gen-layout.
+ */
 struct pcs_strbuf;
+void pcs_layout_write_greenlet_table(const struct pcs_layout *layout,
+				     const char *version, const char *origin,
+				     struct pcs_strbuf *out);
+
+/** Write @p layout as a table (.inc) to @p out; for tools/gen-layout. */
 void pcs_layout_write_table(const struct pcs_layout *layout, const char *origin,
 			    struct pcs_strbuf *out);
 

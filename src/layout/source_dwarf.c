@@ -7,7 +7,7 @@
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
-#include <stdlib.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,7 +67,8 @@ static bool peel(Dwarf_Die *die)
 static bool is_definition(Dwarf_Die *die)
 {
 	int tag = dwarf_tag(die);
-	return (tag == DW_TAG_structure_type || tag == DW_TAG_union_type) &&
+	return (tag == DW_TAG_structure_type || tag == DW_TAG_union_type ||
+		tag == DW_TAG_class_type) &&
 	       !dwarf_hasattr(die, DW_AT_declaration) && dwarf_haschildren(die);
 }
 
@@ -173,37 +174,61 @@ static void resolve_field(Dwarf_Die *st, const char *paths, int64_t *offset,
 	}
 }
 
+struct found_structs {
+	Dwarf_Die die[PCS_NUM_STRUCTS];
+	bool have[PCS_NUM_STRUCTS];
+	size_t remaining;
+};
+
+// Match the DIEs from @p die on (siblings) against the structs still
+// missing; @p ns is the enclosing C++ namespace ("" at the top), so that
+// fields.def can name "greenlet::Greenlet".
+static void scan_dies(Dwarf_Die die, const char *ns, struct found_structs *fs)
+{
+	do {
+		int tag = dwarf_tag(&die);
+		const char *name = dwarf_diename(&die);
+		if (!name)
+			continue;
+		if (tag == DW_TAG_namespace && !*ns) {
+			Dwarf_Die child;
+			if (dwarf_child(&die, &child) == 0)
+				scan_dies(child, name, fs);
+			continue;
+		}
+		if (tag != DW_TAG_structure_type && tag != DW_TAG_typedef &&
+		    tag != DW_TAG_union_type && tag != DW_TAG_class_type)
+			continue;
+		char qualified[256];
+		if (*ns) {
+			snprintf(qualified, sizeof(qualified), "%s::%s", ns, name);
+			name = qualified;
+		}
+		for (size_t i = 0; i < PCS_NUM_STRUCTS; i++) {
+			if (fs->have[i] || !name_in(name, struct_names[i]))
+				continue;
+			Dwarf_Die def = die;
+			if (!peel(&def) || !is_definition(&def))
+				continue;
+			fs->die[i] = def;
+			fs->have[i] = true;
+			fs->remaining--;
+		}
+	} while (fs->remaining && dwarf_siblingof(&die, &die) == 0);
+}
+
 struct pcs_error *pcs_layout_from_dwarf(Dwarf *dw, struct pcs_layout *layout)
 {
-	Dwarf_Die found[PCS_NUM_STRUCTS];
-	bool have[PCS_NUM_STRUCTS] = { false };
-	size_t remaining = PCS_NUM_STRUCTS;
+	struct found_structs fs = { .remaining = PCS_NUM_STRUCTS };
+	Dwarf_Die *found = fs.die;
+	bool *have = fs.have;
 
 	Dwarf_Off off = 0, next;
 	size_t hsize;
-	while (remaining && dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+	while (fs.remaining && dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
 		Dwarf_Die cu, die;
-		if (dwarf_offdie(dw, off + hsize, &cu) && dwarf_child(&cu, &die) == 0) {
-			do {
-				int tag = dwarf_tag(&die);
-				if (tag != DW_TAG_structure_type && tag != DW_TAG_typedef &&
-				    tag != DW_TAG_union_type)
-					continue;
-				const char *name = dwarf_diename(&die);
-				if (!name)
-					continue;
-				for (size_t i = 0; i < PCS_NUM_STRUCTS; i++) {
-					if (have[i] || !name_in(name, struct_names[i]))
-						continue;
-					Dwarf_Die def = die;
-					if (!peel(&def) || !is_definition(&def))
-						continue;
-					found[i] = def;
-					have[i] = true;
-					remaining--;
-				}
-			} while (remaining && dwarf_siblingof(&die, &die) == 0);
-		}
+		if (dwarf_offdie(dw, off + hsize, &cu) && dwarf_child(&cu, &die) == 0)
+			scan_dies(die, "", &fs);
 		off = next;
 	}
 

@@ -111,6 +111,19 @@ struct pcs_error *pcs_layout_from_table(unsigned major, unsigned minor,
 				major, minor);
 }
 
+static const enum pcs_struct field_struct[] = {
+#define PCS_STRUCT(id, names)
+#define PCS_FIELD(st, id, paths) PCS_S_##st,
+#include "layout/fields.def"
+#undef PCS_STRUCT
+#undef PCS_FIELD
+};
+
+static bool is_greenlet_field(size_t f)
+{
+	return pcs_struct_is_greenlet(field_struct[f]);
+}
+
 void pcs_layout_write_table(const struct pcs_layout *l, const char *origin,
 			    struct pcs_strbuf *out)
 {
@@ -118,13 +131,13 @@ void pcs_layout_write_table(const struct pcs_layout *l, const char *origin,
 			"// Do not edit: regenerate with tools/gen-layout.\n", origin);
 	pcs_strbuf_addf(out, "PCS_TABLE_FROM(\"%s\")\n", l->version);
 	for (size_t st = 0; st < PCS_NUM_STRUCTS; st++) {
-		if (l->struct_size[st])
+		if (l->struct_size[st] && !pcs_struct_is_greenlet((enum pcs_struct)st))
 			pcs_strbuf_addf(out, "PCS_SIZE(%s, %" PRIu64 ")\n",
 					pcs_struct_name((enum pcs_struct)st),
 					l->struct_size[st]);
 	}
 	for (size_t f = 0; f < PCS_NUM_FIELDS; f++) {
-		if (l->offset[f] == PCS_OFFSET_ABSENT)
+		if (l->offset[f] == PCS_OFFSET_ABSENT || is_greenlet_field(f))
 			continue;
 		// "st.field" → "st, field"
 		const char *name = pcs_field_name((enum pcs_field)f);

@@ -29,7 +29,7 @@
 	.instdict = PCS_INSTDICT_INLINE_313, .longs = PCS_LONG_LV_TAG,     \
 	.strings = PCS_STR_PEP393, .thread_name_attr = "_name",          \
 	.asyncio = PCS_ASYNCIO_LLIST, .yf = PCS_YF_STACKPOINTER,           \
-	.running_loop = PCS_RUNNING_LOOP_TSTATE
+	.running_loop = PCS_RUNNING_LOOP_TSTATE, .gc = PCS_GC_INTERP
 
 static const struct pcs_python_props versions[] = {
 	// 2.7: byte-string names, unsigned lnotab increments, old dicts,
@@ -39,30 +39,36 @@ static const struct pcs_python_props versions[] = {
 	  .lineno = PCS_LINENO_IF_TRACED, .owner_c_first = -1, .owner_generator = -1,
 	  .gil = PCS_GIL_STATIC, .dict = PCS_DICT_TABLE,
 	  .instdict = PCS_INSTDICT_DICTOFFSET, .longs = PCS_LONG_PY2,
-	  .strings = PCS_STR_PY2, .thread_name_attr = "_Thread__name" },
+	  .strings = PCS_STR_PY2, .thread_name_attr = "_Thread__name",
+	  .gc = PCS_GC_GENERATION0 },
 	// 3.6: _asyncio keeps its WeakSet of tasks in a static, `all_tasks`.
 	{ 3, 6, COMMON_36_TO_310, .root = PCS_ROOT_INTERP_HEAD,
 	  .instr = PCS_INSTR_LASTI_BYTES, .linetable = PCS_LINETABLE_LNOTAB,
 	  .lineno = PCS_LINENO_IF_TRACED, .gil = PCS_GIL_STATIC,
 	  .asyncio = PCS_ASYNCIO_WEAKSET, .yf = PCS_YF_FRAMEOBJ_STACKTOP,
-	  .asyncio_weakset_static = "all_tasks" },
+	  .asyncio_weakset_static = "all_tasks", .gc = PCS_GC_GENERATION0 },
 	{ 3, 7, COMMON_36_TO_310, .root = PCS_ROOT_RUNTIME,
 	  .instr = PCS_INSTR_LASTI_BYTES, .linetable = PCS_LINETABLE_LNOTAB,
 	  .lineno = PCS_LINENO_IF_TRACED, .gil = PCS_GIL_RUNTIME,
-	  .asyncio = PCS_ASYNCIO_WEAKSET, .yf = PCS_YF_FRAMEOBJ_STACKTOP },
+	  .asyncio = PCS_ASYNCIO_WEAKSET, .yf = PCS_YF_FRAMEOBJ_STACKTOP,
+	  .gc = PCS_GC_RUNTIME },
 	{ 3, 8, COMMON_36_TO_310, .root = PCS_ROOT_RUNTIME,
 	  .instr = PCS_INSTR_LASTI_BYTES, .linetable = PCS_LINETABLE_LNOTAB,
 	  .lineno = PCS_LINENO_IF_TRACED, .gil = PCS_GIL_RUNTIME,
-	  .asyncio = PCS_ASYNCIO_WEAKSET, .yf = PCS_YF_FRAMEOBJ_STACKTOP },
+	  .asyncio = PCS_ASYNCIO_WEAKSET, .yf = PCS_YF_FRAMEOBJ_STACKTOP,
+	  .gc = PCS_GC_RUNTIME },
+	// 3.9: the garbage collector's state moved into each interpreter.
 	{ 3, 9, COMMON_36_TO_310, .root = PCS_ROOT_RUNTIME,
 	  .instr = PCS_INSTR_LASTI_BYTES, .linetable = PCS_LINETABLE_LNOTAB,
 	  .lineno = PCS_LINENO_IF_TRACED, .gil = PCS_GIL_RUNTIME,
-	  .asyncio = PCS_ASYNCIO_WEAKSET, .yf = PCS_YF_FRAMEOBJ_STACKTOP },
+	  .asyncio = PCS_ASYNCIO_WEAKSET, .yf = PCS_YF_FRAMEOBJ_STACKTOP,
+	  .gc = PCS_GC_INTERP },
 	// 3.10: PEP 626 line table; f_lasti counts code units (bpo-27129).
 	{ 3, 10, COMMON_36_TO_310, .root = PCS_ROOT_RUNTIME,
 	  .instr = PCS_INSTR_LASTI_UNITS, .linetable = PCS_LINETABLE_310,
 	  .lineno = PCS_LINENO_IF_SET, .gil = PCS_GIL_RUNTIME,
-	  .asyncio = PCS_ASYNCIO_WEAKSET, .yf = PCS_YF_FRAMEOBJ_STACKDEPTH },
+	  .asyncio = PCS_ASYNCIO_WEAKSET, .yf = PCS_YF_FRAMEOBJ_STACKDEPTH,
+	  .gc = PCS_GC_INTERP },
 	// 3.11: _PyInterpreterFrame reached through _PyCFrame (bpo-44590),
 	// location tables (PEP 657), managed dicts.
 	{ 3, 11, .root = PCS_ROOT_RUNTIME, .frames = PCS_FRAMES_CFRAME,
@@ -74,7 +80,7 @@ static const struct pcs_python_props versions[] = {
 	  .thread_name_attr = "_name", .asyncio = PCS_ASYNCIO_WEAKSET,
 	  .asyncio_weakset = "_all_tasks", .yf = PCS_YF_STACKTOP_RESUME,
 	  .yf_state_first = -1, .yf_state_last = -1, .resume_opcode = 151,
-	  .running_loop = PCS_RUNNING_LOOP_DICT_HOLDER },
+	  .running_loop = PCS_RUNNING_LOOP_DICT_HOLDER, .gc = PCS_GC_INTERP },
 	// 3.12: shim frames owned by the C stack (gh-100762), per-interpreter
 	// GIL (PEP 684), compact ints (gh-101291), tagged dict-or-values.
 	{ 3, 12, .root = PCS_ROOT_RUNTIME, .frames = PCS_FRAMES_CFRAME,
@@ -86,7 +92,7 @@ static const struct pcs_python_props versions[] = {
 	  .thread_name_attr = "_name", .asyncio = PCS_ASYNCIO_WEAKSET,
 	  .yf = PCS_YF_STACKTOP_RESUME, .yf_state_first = -1, .yf_state_last = -1,
 	  .resume_opcode = 151, .running_loop = PCS_RUNNING_LOOP_DICT,
-	  .asyncio_weakset = "_scheduled_tasks" },
+	  .asyncio_weakset = "_scheduled_tasks", .gc = PCS_GC_INTERP },
 	// 3.13: _PyCFrame removed (gh-113071), inline values (gh-115776).
 	{ 3, 13, .root = PCS_ROOT_RUNTIME, .frames = PCS_FRAMES_IFRAME,
 	  .instr = PCS_INSTR_POINTER, .linetable = PCS_LINETABLE_LOCATIONS,
@@ -97,7 +103,7 @@ static const struct pcs_python_props versions[] = {
 	  .thread_name_attr = "_name", .asyncio = PCS_ASYNCIO_WEAKSET,
 	  .yf = PCS_YF_STACKTOP, .yf_state_first = -1, .yf_state_last = -1,
 	  .running_loop = PCS_RUNNING_LOOP_TSTATE,
-	  .asyncio_weakset = "_scheduled_tasks" },
+	  .asyncio_weakset = "_scheduled_tasks", .gc = PCS_GC_INTERP },
 	// 3.14: f_executable is a tagged _PyStackRef (gh-118926); frames
 	// owned by the interpreter itself join the C-stack ones (owner 3, 4);
 	// tasks in per-thread lists (gh-127165); FRAME_SUSPENDED_YIELD_FROM -1.

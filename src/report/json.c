@@ -43,6 +43,14 @@ static void add_stack(struct pcs_strbuf *out, const struct pcs_stack *st)
 	add_str(out, st->truncated);
 }
 
+static void add_tid(struct pcs_strbuf *out, int tid)
+{
+	if (tid)
+		pcs_strbuf_addf(out, ", \"tid\": %d", tid);
+	else
+		pcs_strbuf_adds(out, ", \"tid\": null");
+}
+
 static void add_thread(struct pcs_strbuf *out, const struct pcs_thread *th)
 {
 	pcs_strbuf_adds(out, "{");
@@ -68,16 +76,32 @@ static void add_task(struct pcs_strbuf *out, const struct pcs_task *task)
 	add_str(out, task->state);
 	pcs_strbuf_adds(out, ", \"coro\": ");
 	add_str(out, task->coro);
-	if (task->tid)
-		pcs_strbuf_addf(out, ", \"tid\": %d", task->tid);
-	else
-		pcs_strbuf_adds(out, ", \"tid\": null");
+	add_tid(out, task->tid);
 	pcs_strbuf_addf(out, ", \"running\": %s, \"awaits\": [",
 			task->running ? "true" : "false");
 	for (size_t i = 0; i < task->nawaits; i++)
 		pcs_strbuf_addf(out, "%s\"0x%" PRIx64 "\"", i ? ", " : "", task->awaits[i]);
 	pcs_strbuf_adds(out, "],\n      ");
 	add_stack(out, &task->stack);
+	pcs_strbuf_adds(out, "}");
+}
+
+static void add_greenlet(struct pcs_strbuf *out, const struct pcs_greenlet *g)
+{
+	pcs_strbuf_addf(out, "{\"address\": \"0x%" PRIx64 "\", \"type\": ", g->address);
+	add_str(out, g->type);
+	pcs_strbuf_adds(out, ", \"name\": ");
+	add_str(out, g->name);
+	pcs_strbuf_adds(out, ", \"state\": ");
+	add_str(out, g->state);
+	pcs_strbuf_addf(out, ", \"is_main\": %s, \"parent\": ", g->is_main ? "true" : "false");
+	if (g->parent)
+		pcs_strbuf_addf(out, "\"0x%" PRIx64 "\"", g->parent);
+	else
+		pcs_strbuf_adds(out, "null");
+	add_tid(out, g->tid);
+	pcs_strbuf_adds(out, ",\n      ");
+	add_stack(out, &g->stack);
 	pcs_strbuf_adds(out, "}");
 }
 
@@ -95,13 +119,27 @@ void pcs_report_json(const struct pcs_snapshot *snap, struct pcs_strbuf *out)
 			snap->free_threaded ? "true" : "false",
 			snap->debug_build ? "true" : "false");
 	add_str(out, snap->layout);
+	// Which greenlet, and where its layout came from (an addition).
+	if (snap->greenlet_version) {
+		pcs_strbuf_adds(out, ",\n    \"greenlet\": {\"version\": ");
+		add_str(out, snap->greenlet_version);
+		pcs_strbuf_adds(out, ", \"layout\": ");
+		add_str(out, snap->greenlet_layout);
+		pcs_strbuf_adds(out, "}");
+	}
 	pcs_strbuf_adds(out, "},\n  \"threads\": [");
 	for (size_t i = 0; i < snap->nthreads; i++) {
 		pcs_strbuf_adds(out, i ? ",\n    " : "\n    ");
 		add_thread(out, &snap->threads[i]);
 	}
 	pcs_strbuf_adds(out, snap->nthreads ? "\n  ],\n" : "],\n");
-	pcs_strbuf_adds(out, "  \"greenlets\": [],\n  \"tasks\": [");
+	pcs_strbuf_adds(out, "  \"greenlets\": [");
+	for (size_t i = 0; i < snap->ngreenlets; i++) {
+		pcs_strbuf_adds(out, i ? ",\n    " : "\n    ");
+		add_greenlet(out, &snap->greenlets[i]);
+	}
+	pcs_strbuf_adds(out, snap->ngreenlets ? "\n  ],\n" : "],\n");
+	pcs_strbuf_adds(out, "  \"tasks\": [");
 	for (size_t i = 0; i < snap->ntasks; i++) {
 		pcs_strbuf_adds(out, i ? ",\n    " : "\n    ");
 		add_task(out, &snap->tasks[i]);

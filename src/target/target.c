@@ -54,6 +54,7 @@ void pcs_target_destroy(struct pcs_target *t)
 	for (size_t i = 0; i < t->nmappings; i++)
 		free(t->mappings[i].path);
 	free(t->mappings);
+	free(t->regions);
 	free(t->threads);
 	free(t->name);
 	free(t->core_path);
@@ -134,4 +135,32 @@ const char *pcs_target_local_path(const struct pcs_target *t, const char *path)
 	if (t->core_exe_path && strcmp(path, t->core_exe_path) == 0)
 		return t->exe_path;
 	return path;
+}
+
+bool pcs_target_region(const struct pcs_target *t, pcs_addr_t addr,
+		       pcs_addr_t *start, pcs_addr_t *end)
+{
+	// Both lists are sorted by address and do not overlap.
+	size_t lo = 0, hi = t->kind == PCS_TARGET_CORE ? t->nsegments : t->nregions;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		pcs_addr_t s, e;
+		if (t->kind == PCS_TARGET_CORE) {
+			s = t->segments[mid].vaddr;
+			e = s + t->segments[mid].memsz;
+		} else {
+			s = t->regions[mid].start;
+			e = t->regions[mid].end;
+		}
+		if (addr < s) {
+			hi = mid;
+		} else if (addr >= e) {
+			lo = mid + 1;
+		} else {
+			*start = s;
+			*end = e;
+			return true;
+		}
+	}
+	return false;
 }

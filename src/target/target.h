@@ -120,6 +120,13 @@ const struct pcs_target_mapping *pcs_target_mapping(const struct pcs_target *t,
 						    size_t index);
 
 /**
+ * The memory mapping of the target that holds @p addr (a PT_LOAD segment of
+ * a core, a line of /proc/PID/maps): its bounds. False if none does.
+ */
+bool pcs_target_region(const struct pcs_target *t, pcs_addr_t addr,
+		       pcs_addr_t *start, pcs_addr_t *end);
+
+/**
  * For a core: the file descriptor of the core file (borrowed; for
  * libdwfl). -1 for a live process.
  */

@@ -56,6 +56,9 @@ struct pcs_target {
 	size_t nfiles, cap_files;
 
 	/* Live process. */
+	/* Every mapping of /proc/PID/maps (anonymous ones too), in order. */
+	struct pcs_region { pcs_addr_t start, end; } *regions;
+	size_t nregions, cap_regions;
 	int mem_fd;
 	struct pcs_live_page *pages;
 	size_t npages;

@@ -262,6 +262,11 @@ static struct pcs_error *read_maps(struct pcs_target *t)
 			continue;
 		char *name = line + name_at;
 		name[strcspn(name, "\n")] = '\0';
+		if (!PCS_VEC_RESERVE(t->regions, t->nregions, t->cap_regions, 1)) {
+			err = &pcs_enomem;
+			break;
+		}
+		t->regions[t->nregions++] = (struct pcs_region){ start, end };
 		if (name[0] == '/')
 			err = pcs_target_add_mapping(t, start, end, off, name);
 	}
