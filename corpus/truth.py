@@ -32,7 +32,9 @@ frames are outermost first.  A scenario that watches event loops
               "frames": [...], "awaits": ["0x...", ...]}]
 
 recorded by _truth_asyncio.record() in the same snapshots as the threads,
-by the rules of corpus/README.md ("asyncio truth").
+by the rules of corpus/README.md ("asyncio truth").  Other parts of the
+truth are added with record_also(key, fn) (_truth_greenlet.py: "greenlets"),
+also from the same snapshots.
 
 A volatile thread never blocks (a busy loop): its lines keep changing, so
 the snapshots need only agree on its functions and files, and the line
@@ -76,6 +78,8 @@ _volatile = set()         # idents of threads that never block (busy loops)
 _expect_gil = set()       # idents of threads declared to hold the GIL
 _main_parked = threading.Event()
 _loops = []               # [(event loop, tid of its thread or None)]: watch_loop()
+_extras = []              # [(key, fn)]: record_also()
+_main_ident = [None]      # set by park_and_record()
 
 # Syscall numbers of gettid(2), for Pythons without threading.get_native_id().
 _GETTID = {'x86_64': 186, 'amd64': 186, 'i386': 224, 'i686': 224,
@@ -135,6 +139,9 @@ def ready(volatile=False, expect_gil=False):
             _volatile.add(ident)
         if expect_gil:
             _expect_gil.add(ident)
+        if ident == _main_ident[0]:
+            # The main thread, parked by park_and_record(..., park_signals=True).
+            _main_parked.set()
         _cond.notify_all()
 
 
@@ -155,6 +162,20 @@ def watch_loop(loop, tid):
     None.  The thread calls ready() once its loop is idle, like any worker."""
     with _cond:
         _loops.append((loop, tid))
+        _cond.notify_all()
+
+
+def record_also(key, fn):
+    """Add document[key] = fn(snapshot) to the truth file.
+
+    The recorder calls fn with each snapshot it takes of the threads,
+    {ident: ((co_name, co_filename, f_lineno), ...)} outermost first (the
+    recorder left out), and takes snapshots until two agree on the threads
+    and on what fn returned: JSON-able data, compared with ==.  fn raises
+    an exception, with a message, if the process is in a state it cannot
+    describe; the scenario then fails (status 3)."""
+    with _cond:
+        _extras.append((key, fn))
         _cond.notify_all()
 
 
@@ -255,6 +276,17 @@ def _tasks(loops):
         _fail('tasks: %s' % e)
 
 
+def _extra(extras, snap):
+    """[(key, value)] of the record_also() functions for this snapshot."""
+    out = []
+    for key, fn in extras:
+        try:
+            out.append((key, fn(snap)))
+        except Exception as e:
+            _fail('%s: %s' % (key, e))
+    return out
+
+
 def _record(out_path, expected, main):
     recorder = get_ident()
     deadline = time.time() + SETTLE_TIMEOUT
@@ -270,11 +302,13 @@ def _record(out_path, expected, main):
     with _cond:
         volatile = set(_volatile)
         loops = list(_loops)
+        extras = list(_extras)
     previous = None
     while True:
         snap = _snapshot(recorder)
         tasks = _tasks(loops)
-        key = (_agreeing(snap, volatile), tasks)
+        extra = _extra(extras, snap)
+        key = (_agreeing(snap, volatile), tasks, extra)
         if key == previous:
             break
         previous = key
@@ -324,6 +358,8 @@ def _record(out_path, expected, main):
     }
     if tasks is not None:
         document['tasks'] = tasks
+    for key, value in extra:
+        document[key] = value
     tmp = '%s.tmp.%d' % (out_path, os.getpid())
     with open(tmp, 'w') as out:
         json.dump(document, out, indent=1, sort_keys=True)
@@ -336,22 +372,28 @@ def _park_main():
         time.sleep(3600)  # the main thread of every scenario parks here
 
 
-def park_and_record(out_path, expected_threads, park=None):
+def park_and_record(out_path, expected_threads, park=None, park_signals=False):
     """Record the truth to out_path (if not None) and park the main thread.
 
     expected_threads counts every thread to be recorded, the main thread
     included and the recorder excluded.  park, if given, is called instead of
-    the default sleep loop; it must block forever.  Never returns.
+    the default sleep loop; it must block forever.  With park_signals the
+    main thread counts as parked only once it calls ready() itself, from
+    inside park (a gevent hub that has run everything it had to run: the
+    main thread goes on running Python code after park is called).  Never
+    returns.
     """
     main = get_ident()
     with _cond:
         _native_ids[main] = native_id()
+        _main_ident[0] = main
     if out_path:
         recorder = threading.Thread(target=_record, name='truth-recorder',
                                     args=(out_path, expected_threads, main))
         recorder.daemon = True
         recorder.start()
-    _main_parked.set()
+    if not park_signals:
+        _main_parked.set()
     if park is None:
         _park_main()
     else:
