@@ -6,6 +6,7 @@
 
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "report/report.h"
 
@@ -147,6 +148,243 @@ static void add_tasks(struct pcs_strbuf *out, const struct pcs_snapshot *snap)
 	free(awaited);
 }
 
+// Greenlets as trees, one per thread: each main greenlet, then the
+// greenlets whose parent it is, and so on. Siblings parked in the same
+// place (same type, state and frames) and without children of their own
+// are drawn once, with their count: a server's thousand workers waiting on
+// the same socket read fit on one screen.
+struct greenlet_tree {
+	const struct pcs_snapshot *snap;
+	size_t *first_child, *children;	// CSR: children of i are
+					// children[first_child[i] .. first_child[i+1])
+	uint64_t *sig;			// hash of what a sibling group shares
+	unsigned char *drawn;
+};
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	h ^= v + UINT64_C(0x9e3779b97f4a7c15) + (h << 6) + (h >> 2);
+	return h;
+}
+
+static uint64_t greenlet_sig(const struct pcs_greenlet *g)
+{
+	uint64_t h = mix((uintptr_t)g->type, (uintptr_t)g->state);
+	for (size_t i = 0; i < g->stack.nframes; i++) {
+		const struct pcs_frame *f = &g->stack.frames[i];
+		h = mix(mix(mix(h, (uintptr_t)f->function), (uintptr_t)f->file),
+			(uint64_t)f->line);
+	}
+	return h;
+}
+
+static bool same_place(const struct pcs_greenlet *a, const struct pcs_greenlet *b)
+{
+	if (a->type != b->type || a->state != b->state ||
+	    a->stack.nframes != b->stack.nframes || a->stack.truncated || b->stack.truncated)
+		return false;
+	for (size_t i = 0; i < a->stack.nframes; i++) {
+		const struct pcs_frame *x = &a->stack.frames[i], *y = &b->stack.frames[i];
+		if (x->function != y->function || x->file != y->file || x->line != y->line)
+			return false;
+	}
+	return true;
+}
+
+// qsort() has no context argument: the tree and snapshot being sorted.
+static const struct greenlet_tree *sort_tree;
+static const struct pcs_snapshot *sort_snap;
+
+static int cmp_greenlet_address(const void *a, const void *b)
+{
+	uint64_t x = sort_snap->greenlets[*(const size_t *)a].address;
+	uint64_t y = sort_snap->greenlets[*(const size_t *)b].address;
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_sibling(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	const struct greenlet_tree *t = sort_tree;
+	bool xl = t->first_child[x] == t->first_child[x + 1];
+	bool yl = t->first_child[y] == t->first_child[y + 1];
+	if (xl != yl)
+		return xl ? 1 : -1;	// greenlets with children first
+	if (t->sig[x] != t->sig[y])
+		return t->sig[x] < t->sig[y] ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+static void add_greenlet_line(struct pcs_strbuf *out, const struct pcs_greenlet *g,
+			      size_t count)
+{
+	if (count > 1)
+		pcs_strbuf_addf(out, "%zu \u00d7 ", count);
+	pcs_strbuf_add_safe(out, g->is_main ? "main greenlet" : g->type ? g->type : "greenlet");
+	if (count == 1 && g->name) {
+		pcs_strbuf_adds(out, " \"");
+		pcs_strbuf_add_safe(out, g->name);
+		pcs_strbuf_addc(out, '"');
+	}
+	pcs_strbuf_addf(out, " (%s0x%" PRIx64 ", %s", count > 1 ? "e.g. " : "", g->address,
+			g->state);
+	if (g->state[0] == 'r' && g->tid)
+		pcs_strbuf_adds(out, ": the thread's stack");
+	pcs_strbuf_adds(out, ")\n");
+}
+
+static void add_greenlet_tree(struct pcs_strbuf *out, struct greenlet_tree *t,
+			      size_t index, size_t count, struct pcs_strbuf *prefix,
+			      bool last, int depth)
+{
+	const struct pcs_greenlet *g = &t->snap->greenlets[index];
+	size_t plen = prefix->len;
+	t->drawn[index] = 1;
+	pcs_strbuf_add(out, prefix->buf ? prefix->buf : "", plen);
+	pcs_strbuf_adds(out, last ? "\u2514\u2500 " : "\u251c\u2500 ");
+	add_greenlet_line(out, g, count);
+	pcs_strbuf_adds(prefix, last ? "   " : "\u2502  ");
+	// A running greenlet's frames are its thread's, drawn above.
+	if (g->state[0] != 'r' || !g->tid) {
+		for (size_t i = 0; i < g->stack.nframes; i++) {
+			pcs_strbuf_add(out, prefix->buf, prefix->len);
+			add_frame(out, &g->stack.frames[i]);
+		}
+	}
+	if (g->stack.truncated) {
+		pcs_strbuf_add(out, prefix->buf, prefix->len);
+		pcs_strbuf_adds(out, "  ... frames truncated: ");
+		pcs_strbuf_add_safe(out, g->stack.truncated);
+		pcs_strbuf_addc(out, '\n');
+	}
+	size_t *kids = t->children + t->first_child[index];
+	size_t nkids = t->first_child[index + 1] - t->first_child[index];
+	for (size_t i = 0; i < nkids && depth < MAX_TREE_DEPTH;) {
+		size_t j = i + 1;
+		bool leaf = t->first_child[kids[i]] == t->first_child[kids[i] + 1];
+		while (leaf && j < nkids && t->sig[kids[j]] == t->sig[kids[i]] &&
+		       same_place(&t->snap->greenlets[kids[i]], &t->snap->greenlets[kids[j]]))
+			j++;
+		for (size_t k = i + 1; k < j; k++)
+			t->drawn[kids[k]] = 1;
+		if (!t->drawn[kids[i]])
+			add_greenlet_tree(out, t, kids[i], j - i, prefix, j == nkids, depth + 1);
+		i = j;
+	}
+	prefix->len = plen;
+	if (prefix->buf)
+		prefix->buf[plen] = '\0';
+}
+
+static void add_greenlets(struct pcs_strbuf *out, const struct pcs_snapshot *snap)
+{
+	size_t n = snap->ngreenlets;
+	struct greenlet_tree t = { .snap = snap };
+	size_t *parent = malloc(n * sizeof(*parent));
+	t.first_child = calloc(n + 1, sizeof(*t.first_child));
+	t.children = malloc(n * sizeof(*t.children));
+	t.sig = malloc(n * sizeof(*t.sig));
+	t.drawn = calloc(n, 1);
+	size_t counts[4] = { 0 };
+	static const char *const states[4] = { "running", "suspended", "not-started", "dead" };
+	if (!parent || !t.first_child || !t.children || !t.sig || !t.drawn) {
+		pcs_strbuf_adds(out, "(out of memory drawing the greenlet tree)\n");
+		goto out;
+	}
+	// Parents by address: sort indices by address, then look each up.
+	for (size_t i = 0; i < n; i++) {
+		t.sig[i] = greenlet_sig(&snap->greenlets[i]);
+		parent[i] = SIZE_MAX;
+		for (size_t s = 0; s < 4; s++)
+			counts[s] += strcmp(snap->greenlets[i].state, states[s]) == 0;
+	}
+	{
+		size_t *by_addr = t.children;
+		for (size_t i = 0; i < n; i++)
+			by_addr[i] = i;
+		sort_snap = snap;
+		if (n > 1)
+			qsort(by_addr, n, sizeof(*by_addr), cmp_greenlet_address);
+		for (size_t i = 0; i < n; i++) {
+			uint64_t p = snap->greenlets[i].parent;
+			size_t lo = 0, hi = n;
+			while (p && lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+				uint64_t a = snap->greenlets[by_addr[mid]].address;
+				if (a == p) {
+					parent[i] = by_addr[mid];
+					break;
+				}
+				if (a < p)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (parent[i] != SIZE_MAX)
+			t.first_child[parent[i] + 1]++;
+	for (size_t i = 0; i < n; i++)
+		t.first_child[i + 1] += t.first_child[i];
+	{
+		size_t *fill = calloc(n ? n : 1, sizeof(*fill));
+		if (!fill) {
+			pcs_strbuf_adds(out, "(out of memory drawing the greenlet tree)\n");
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (parent[i] != SIZE_MAX)
+				t.children[t.first_child[parent[i]] + fill[parent[i]]++] = i;
+		free(fill);
+	}
+	sort_tree = &t;
+	for (size_t i = 0; i < n; i++) {
+		size_t nk = t.first_child[i + 1] - t.first_child[i];
+		if (nk > 1)
+			qsort(t.children + t.first_child[i], nk, sizeof(size_t), cmp_sibling);
+	}
+
+	pcs_strbuf_addf(out, "\n%zu greenlet%s", n, n == 1 ? "" : "s");
+	if (snap->greenlet_version) {
+		pcs_strbuf_adds(out, " (greenlet ");
+		pcs_strbuf_add_safe(out, snap->greenlet_version);
+		pcs_strbuf_addc(out, ')');
+	}
+	for (size_t s = 0, sep = 0; s < 4; s++) {
+		if (counts[s])
+			pcs_strbuf_addf(out, "%s %zu %s", sep++ ? "," : ":", counts[s], states[s]);
+	}
+	pcs_strbuf_addc(out, '\n');
+	// One tree per thread, in thread order; then those of no known thread.
+	struct pcs_strbuf prefix = PCS_STRBUF_INIT;
+	for (size_t th = 0; th <= snap->nthreads; th++) {
+		int tid = th < snap->nthreads ? snap->threads[th].tid : 0;
+		bool header = false;
+		for (size_t i = 0; i < n; i++) {
+			const struct pcs_greenlet *g = &snap->greenlets[i];
+			if (parent[i] != SIZE_MAX || t.drawn[i] || g->tid != tid ||
+			    (th < snap->nthreads && !tid))
+				continue;
+			if (!header) {
+				if (tid)
+					pcs_strbuf_addf(out, "Thread %d\n", tid);
+				else
+					pcs_strbuf_adds(out, "Thread ?\n");
+				header = true;
+			}
+			add_greenlet_tree(out, &t, i, 1, &prefix, true, 0);
+		}
+	}
+	pcs_strbuf_deinit(&prefix);
+out:
+	free(parent);
+	free(t.first_child);
+	free(t.children);
+	free(t.sig);
+	free(t.drawn);
+}
+
 void pcs_report_text(const struct pcs_snapshot *snap, struct pcs_strbuf *out)
 {
 	if (snap->kind == PCS_SNAPSHOT_CORE) {
@@ -167,6 +405,8 @@ void pcs_report_text(const struct pcs_snapshot *snap, struct pcs_strbuf *out)
 		pcs_strbuf_addc(out, '\n');
 		add_thread(out, &snap->threads[i]);
 	}
+	if (snap->ngreenlets)
+		add_greenlets(out, snap);
 	if (snap->ntasks)
 		add_tasks(out, snap);
 	if (snap->nwarnings)
