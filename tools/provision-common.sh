@@ -44,7 +44,7 @@ pcs_sudo() {
 pcs_apt_install() {
 	local missing="" p
 	for p in "$@"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep "ok installed" >/dev/null || missing="$missing $p"
 	done
 	[ -n "$missing" ] || return 0
 	pcs_log "installing$missing"
@@ -70,12 +70,12 @@ pcs_build_id() {
 
 # pcs_has_section FILE NAME: is there a section NAME in FILE?
 pcs_has_section() {
-	LC_ALL=C readelf -S -W "$1" 2>/dev/null | grep -qE "\] $2 "
+	LC_ALL=C readelf -S -W "$1" 2>/dev/null | grep -E "\] $2 " >/dev/null
 }
 
 # pcs_has_debug_info FILE: does FILE carry DWARF (.debug_info, or .zdebug_info)?
 pcs_has_debug_info() {
-	LC_ALL=C readelf -S -W "$1" 2>/dev/null | grep -qE '\] \.z?debug_info '
+	LC_ALL=C readelf -S -W "$1" 2>/dev/null | grep -E '\] \.z?debug_info ' >/dev/null
 }
 
 # pcs_stamp_ok NAME CONTENT: the stamp file NAME exists and holds CONTENT.

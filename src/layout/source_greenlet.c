@@ -197,8 +197,6 @@ out:
 void pcs_layout_write_greenlet_table(const struct pcs_layout *l, const char *version,
 				     const char *origin, struct pcs_strbuf *out)
 {
-	pcs_strbuf_addf(out, "// greenlet %s on CPython %s: %s.\n", version, l->version,
-			origin);
 	pcs_strbuf_addf(out, "PCS_GREENLET(\"%s\", %u, %u, \"%s\")\n", version,
 			l->version_hex >> 24, (l->version_hex >> 16) & 0xff, origin);
 	for (size_t i = 0; i < sizeof(greenlet_structs) / sizeof(*greenlet_structs); i++) {

@@ -215,15 +215,16 @@ static int cmp_sibling(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+// @p named: the name all @p count greenlets share (NULL: show none).
 static void add_greenlet_line(struct pcs_strbuf *out, const struct pcs_greenlet *g,
-			      size_t count)
+			      size_t count, const char *named)
 {
 	if (count > 1)
 		pcs_strbuf_addf(out, "%zu \u00d7 ", count);
 	pcs_strbuf_add_safe(out, g->is_main ? "main greenlet" : g->type ? g->type : "greenlet");
-	if (count == 1 && g->name) {
+	if (named) {
 		pcs_strbuf_adds(out, " \"");
-		pcs_strbuf_add_safe(out, g->name);
+		pcs_strbuf_add_safe(out, named);
 		pcs_strbuf_addc(out, '"');
 	}
 	pcs_strbuf_addf(out, " (%s0x%" PRIx64 ", %s", count > 1 ? "e.g. " : "", g->address,
@@ -234,15 +235,15 @@ static void add_greenlet_line(struct pcs_strbuf *out, const struct pcs_greenlet 
 }
 
 static void add_greenlet_tree(struct pcs_strbuf *out, struct greenlet_tree *t,
-			      size_t index, size_t count, struct pcs_strbuf *prefix,
-			      bool last, int depth)
+			      size_t index, size_t count, const char *named,
+			      struct pcs_strbuf *prefix, bool last, int depth)
 {
 	const struct pcs_greenlet *g = &t->snap->greenlets[index];
 	size_t plen = prefix->len;
 	t->drawn[index] = 1;
 	pcs_strbuf_add(out, prefix->buf ? prefix->buf : "", plen);
 	pcs_strbuf_adds(out, last ? "\u2514\u2500 " : "\u251c\u2500 ");
-	add_greenlet_line(out, g, count);
+	add_greenlet_line(out, g, count, named);
 	pcs_strbuf_adds(prefix, last ? "   " : "\u2502  ");
 	// A running greenlet's frames are its thread's, drawn above.
 	if (g->state[0] != 'r' || !g->tid) {
@@ -265,10 +266,15 @@ static void add_greenlet_tree(struct pcs_strbuf *out, struct greenlet_tree *t,
 		while (leaf && j < nkids && t->sig[kids[j]] == t->sig[kids[i]] &&
 		       same_place(&t->snap->greenlets[kids[i]], &t->snap->greenlets[kids[j]]))
 			j++;
-		for (size_t k = i + 1; k < j; k++)
+		const char *named = t->snap->greenlets[kids[i]].name;
+		for (size_t k = i + 1; k < j; k++) {
 			t->drawn[kids[k]] = 1;
+			if (t->snap->greenlets[kids[k]].name != named)
+				named = NULL;	// interned: same name, same pointer
+		}
 		if (!t->drawn[kids[i]])
-			add_greenlet_tree(out, t, kids[i], j - i, prefix, j == nkids, depth + 1);
+			add_greenlet_tree(out, t, kids[i], j - i, named, prefix, j == nkids,
+					  depth + 1);
 		i = j;
 	}
 	prefix->len = plen;
@@ -373,7 +379,7 @@ static void add_greenlets(struct pcs_strbuf *out, const struct pcs_snapshot *sna
 					pcs_strbuf_adds(out, "Thread ?\n");
 				header = true;
 			}
-			add_greenlet_tree(out, &t, i, 1, &prefix, true, 0);
+			add_greenlet_tree(out, &t, i, 1, g->name, &prefix, true, 0);
 		}
 	}
 	pcs_strbuf_deinit(&prefix);
