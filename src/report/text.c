@@ -202,6 +202,16 @@ static int cmp_greenlet_address(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int state_rank(const char *state)
+{
+	switch (state[0]) {
+	case 'r': return 0;
+	case 's': return 1;
+	case 'n': return 2;
+	default: return 3;
+	}
+}
+
 static int cmp_sibling(const void *a, const void *b)
 {
 	size_t x = *(const size_t *)a, y = *(const size_t *)b;
@@ -210,6 +220,10 @@ static int cmp_sibling(const void *a, const void *b)
 	bool yl = t->first_child[y] == t->first_child[y + 1];
 	if (xl != yl)
 		return xl ? 1 : -1;	// greenlets with children first
+	// Then by state: running, suspended, not started, dead.
+	const char *xs = t->snap->greenlets[x].state, *ys = t->snap->greenlets[y].state;
+	if (xs != ys)
+		return state_rank(xs) - state_rank(ys);
 	if (t->sig[x] != t->sig[y])
 		return t->sig[x] < t->sig[y] ? -1 : 1;
 	return x < y ? -1 : x > y;
@@ -266,14 +280,14 @@ static void add_greenlet_tree(struct pcs_strbuf *out, struct greenlet_tree *t,
 		while (leaf && j < nkids && t->sig[kids[j]] == t->sig[kids[i]] &&
 		       same_place(&t->snap->greenlets[kids[i]], &t->snap->greenlets[kids[j]]))
 			j++;
-		const char *named = t->snap->greenlets[kids[i]].name;
+		const char *shared = t->snap->greenlets[kids[i]].name;
 		for (size_t k = i + 1; k < j; k++) {
 			t->drawn[kids[k]] = 1;
-			if (t->snap->greenlets[kids[k]].name != named)
-				named = NULL;	// interned: same name, same pointer
+			if (t->snap->greenlets[kids[k]].name != shared)
+				shared = NULL;	// interned: same name, same pointer
 		}
 		if (!t->drawn[kids[i]])
-			add_greenlet_tree(out, t, kids[i], j - i, named, prefix, j == nkids,
+			add_greenlet_tree(out, t, kids[i], j - i, shared, prefix, j == nkids,
 					  depth + 1);
 		i = j;
 	}
