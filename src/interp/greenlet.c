@@ -219,6 +219,15 @@ static struct pcs_error *read_greenlet(struct pcs_python *py, pcs_addr_t g,
 		// it last left at, on its thread's stack.
 		ret->stack_hint = start > 1 ? start : 0;
 		ret->state = !thread_state ? PCS_GREENLET_DEAD : PCS_GREENLET_SUSPENDED;
+		// Its thread's state names it back: a check of the layout.
+		uint64_t back;
+		if (thread_state &&
+		    ((err = pcs_read_field(py, thread_state,
+					   PCS_F_greenletthread_main_greenlet, &back)) ||
+		     back != g))
+			return err ? err : pcs_error_create(PCS_ERROR_BAD_DATA,
+							    "its thread state names another main "
+							    "greenlet (greenlet layout mismatch?)");
 	} else {
 		if ((err = pcs_read_field(py, pimpl, PCS_F_usergreenlet_parent, &ret->parent)) ||
 		    (err = pcs_read_field(py, pimpl, PCS_F_usergreenlet_main_greenlet, &ret->main)))
