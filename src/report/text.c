@@ -387,10 +387,17 @@ static void add_greenlets(struct pcs_strbuf *out, const struct pcs_snapshot *sna
 			    (th < snap->nthreads && !tid))
 				continue;
 			if (!header) {
-				if (tid)
-					pcs_strbuf_addf(out, "Thread %d\n", tid);
-				else
-					pcs_strbuf_adds(out, "Thread ?\n");
+				if (tid) {
+					pcs_strbuf_addf(out, "Thread %d", tid);
+					if (snap->threads[th].name) {
+						pcs_strbuf_adds(out, " \"");
+						pcs_strbuf_add_safe(out, snap->threads[th].name);
+						pcs_strbuf_addc(out, '"');
+					}
+					pcs_strbuf_addc(out, '\n');
+				} else {
+					pcs_strbuf_adds(out, "Thread ? (not known)\n");
+				}
 				header = true;
 			}
 			add_greenlet_tree(out, &t, i, 1, g->name, &prefix, true, 0);
