@@ -24,6 +24,7 @@ static const char *const state_names[] = {
 // What a greenlet tells about threads, beside the snapshot's record.
 struct greenlet_extra {
 	uint64_t main;		/**< as the greenlet itself records it */
+	uint64_t thread_state;	/**< a main greenlet's */
 	int hint_tid;		/**< the thread whose stack its slice is on */
 };
 
@@ -64,6 +65,7 @@ static struct pcs_error *add_greenlet(void *arg, const struct pcs_python_greenle
 	};
 	ctx->extra[ctx->nextra++] = (struct greenlet_extra){
 		.main = pg->main,
+		.thread_state = pg->thread_state,
 		.hint_tid = pcs_python_stack_owner(ctx->py, pg->stack_hint),
 	};
 	if (pg->error) {
@@ -151,12 +153,19 @@ static struct pcs_error *assign_threads(struct greenlets_ctx *ctx, size_t first)
 				roots[i] = m->index;
 		}
 	}
-	// A main greenlet's thread: where it last switched out, else where
-	// the greenlets of its tree have their stack slices.
+	// A main greenlet's thread: the one whose thread-local greenlet
+	// state is its own; else where it last switched out, else where the
+	// greenlets of its tree have their stack slices.
 	for (size_t i = 0; i < n; i++) {
 		if (!gs[i].is_main)
 			continue;
-		gs[i].tid = extra[i].hint_tid;
+		for (size_t t = 0; t < snap->nthreads && !gs[i].tid; t++)
+			if (snap->threads[t].tid &&
+			    pcs_python_thread_local_holds(ctx->py, snap->threads[t].ident,
+							  extra[i].thread_state))
+				gs[i].tid = snap->threads[t].tid;
+		if (!gs[i].tid)
+			gs[i].tid = extra[i].hint_tid;
 		for (size_t j = 0; j < n && !gs[i].tid; j++)
 			if (roots[j] == i && extra[j].hint_tid)
 				gs[i].tid = extra[j].hint_tid;

@@ -264,6 +264,8 @@ static struct pcs_error *read_greenlet(struct pcs_python *py, pcs_addr_t g,
 	}
 	if (ret->state != PCS_GREENLET_SUSPENDED)
 		ret->top_frame = 0;
+	if (ret->is_main)
+		ret->thread_state = thread_state;
 	return greenlet_name(py, g, run, &ret->name);
 }
 

@@ -210,6 +210,8 @@ struct pcs_python_greenlet {
 	pcs_addr_t stack_hint;
 	/** The saved frame (PyFrameObject) of a suspended greenlet, or 0. */
 	pcs_addr_t top_frame;
+	/** A main greenlet's greenlet::ThreadState, or 0. */
+	pcs_addr_t thread_state;
 	/** Why it could not be read completely, or NULL. */
 	const char *error;
 };
@@ -228,6 +230,14 @@ typedef struct pcs_error *pcs_python_greenlet_fn(void *arg,
 struct pcs_error *pcs_python_greenlets(struct pcs_python *py, pcs_addr_t interp,
 				       pcs_python_greenlet_fn *fn, void *arg,
 				       bool *incomplete);
+
+/**
+ * Whether one of the thread-local blocks of the thread whose pthread_t is
+ * @p ident (glibc, x86-64) holds the pointer @p value among its first
+ * words: greenlet keeps each thread's greenlet::ThreadState there.
+ */
+bool pcs_python_thread_local_holds(struct pcs_python *py, uint64_t ident,
+				   uint64_t value);
 
 /**
  * The OS thread whose stack holds @p addr: the thread whose stack pointer

@@ -408,3 +408,44 @@ struct pcs_error *pcs_python_thread_names(struct pcs_python *py,
 	struct names_ctx ctx = { py, fn, arg };
 	return pcs_object_dict_items(py, active, name_item, &ctx);
 }
+
+// glibc, x86-64: pthread_t is the thread's TCB, whose second word points to
+// its dynamic thread vector (dtv); dtv[-1] counts the slots, dtv[0] is a
+// generation, and dtv[i] (16 bytes each: block address, flag) locates
+// module i's thread-local block; (void *)-1 marks one not yet allocated.
+enum {
+	TCB_DTV = 8,
+	DTV_SLOT = 16,
+	MAX_DTV_SLOTS = 4096,
+	/** Bytes of each thread-local block searched. */
+	TLS_SCAN = 64,
+};
+
+// Read without an error to report: false if unreadable.
+static bool peek(struct pcs_python *py, pcs_addr_t addr, void *buf, size_t len)
+{
+	struct pcs_error *err = pcs_target_read(py->target, addr, buf, len);
+	pcs_error_destroy(err);
+	return !err;
+}
+
+bool pcs_python_thread_local_holds(struct pcs_python *py, uint64_t ident, uint64_t value)
+{
+	uint64_t dtv, nslots;
+	if (!ident || !value || !peek(py, ident + TCB_DTV, &dtv, 8) ||
+	    !peek(py, dtv - DTV_SLOT, &nslots, 8))
+		return false;
+	if (nslots > MAX_DTV_SLOTS)
+		nslots = MAX_DTV_SLOTS;
+	for (uint64_t i = 1; i <= nslots; i++) {
+		uint64_t block, words[TLS_SCAN / 8];
+		if (!peek(py, dtv + i * DTV_SLOT, &block, 8))
+			break;
+		if (!block || block == UINT64_MAX || !peek(py, block, words, sizeof(words)))
+			continue;
+		for (size_t k = 0; k < TLS_SCAN / 8; k++)
+			if (words[k] == value)
+				return true;
+	}
+	return false;
+}
