@@ -145,6 +145,53 @@ corpus corpus-layouts-asyncio "${asyncio[@]}" "${pyenv_asyncio[@]}" --python /us
 corpus corpus-layouts-sid --core-writer kernel "${threads[@]}" "${asyncio[@]}" \
 	"${sid_release[@]}" --tool-arg=--debug-dir="$sid_debug_dir" \
 	--layout-source debug-offsets --layout-source dwarf --layout-source builtin
+# Greenlet and gevent scenarios: greenlet built for every pyenv Python into
+# the root tools/provision-greenlet.sh prints, Debian's greenlet 2.0.2 for
+# /usr/bin/python3, sid's greenlet 3.3.2 in the sid root; gevent where the
+# script found one that imports (Debian's 22.10.2 for /usr/bin/python3 and
+# pyenv 3.11, sid's 25.9 for 3.14).
+greenlet_root=""
+gevent_pythons=()
+while read -r key value rest; do
+	case "$key" in
+	greenlet-root) greenlet_root=$value ;;
+	gevent-system) gevent_pythons+=(--python "$value") ;;
+	gevent-py3.*)
+		p=$(ls "$(pyenv root)"/versions/"${key#gevent-py}".*/bin/python"${key#gevent-py}" | head -n 1)
+		gevent_pythons+=(--python "$p") ;;
+	gevent-sid) gevent_pythons+=(--python "$rest") ;;
+	esac
+done < <(tools/provision-greenlet.sh)
+if [ -z "$greenlet_root" ]; then
+	echo "FAIL - corpus-greenlet: tools/provision-greenlet.sh printed no greenlet-root"
+	failed=$((failed + 1))
+else
+	greenlet=(--scenario greenlet_raw --scenario greenlet_threads)
+	greenlet_pythons=("${pyenv_pythons[@]}")
+	[ -x /usr/bin/python3 ] && greenlet_pythons+=(--python /usr/bin/python3)
+	corpus corpus-greenlet --greenlet-root "$greenlet_root" "${greenlet[@]}" \
+		"${greenlet_pythons[@]}"
+	# Every layout source must give the same greenlets: the built-in tables
+	# too (Debian's and sid's greenlet have no DWARF: tables already).
+	corpus corpus-layouts-greenlet --greenlet-root "$greenlet_root" "${greenlet[@]}" \
+		"${pyenv_pythons[@]}" --layout-source builtin
+	corpus corpus-greenlet-sid --core-writer kernel "${greenlet[@]}" "${sid_release[@]}"
+	gevent_sid=()
+	gevent_other=()
+	for p in "${gevent_pythons[@]}"; do
+		case "$p" in
+		--python) ;;
+		*/sid/root/*) gevent_sid+=(--python "$p") ;;
+		*) gevent_other+=(--python "$p") ;;
+		esac
+	done
+	corpus corpus-gevent --greenlet-root "$greenlet_root" --scenario gevent_pool \
+		"${gevent_other[@]}"
+	corpus corpus-layouts-gevent --greenlet-root "$greenlet_root" --scenario gevent_pool \
+		"${gevent_other[@]}" --layout-source builtin
+	[ ${#gevent_sid[@]} -gt 0 ] &&
+		corpus corpus-gevent-sid --core-writer kernel --scenario gevent_pool "${gevent_sid[@]}"
+fi
 run gdb python3 tests/gdb/run.py
 run bad-input python3 tests/corpus/bad_input.py --tool src/pycore-stacks
 run sanitizers tests/sanitize.sh

@@ -56,6 +56,18 @@ python3 tests/corpus/run.py --tool "$work/src/pycore-stacks" "${py3[@]}" \
 	--scenario asyncio_threads --scenario asyncio_taskgroup --scenario asyncio_pytask \
 	> "$log" 2>&1
 grep -v '^ok' "$log"; tally "$log"
+# Greenlets: the collector's lists, greenlet's structs, the trees (text and
+# JSON both render in each run).
+groot=$(tools/provision-greenlet.sh | awk '$1 == "greenlet-root" { print $2 }')
+python3 tests/corpus/run.py --tool "$work/src/pycore-stacks" "${pythons[@]}" \
+	--greenlet-root "$groot" --scenario greenlet_raw --scenario greenlet_threads \
+	> "$log" 2>&1
+grep -v '^ok' "$log"; tally "$log"
+if [ -x /usr/bin/python3 ]; then
+	python3 tests/corpus/run.py --tool "$work/src/pycore-stacks" --python /usr/bin/python3 \
+		--scenario gevent_pool > "$log" 2>&1
+	grep -v '^ok' "$log"; tally "$log"
+fi
 rm -f "$log"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -20,13 +20,18 @@ thread must report holds_gil true and every other thread false (null, i.e.
 unknown, fails).  Where the truth has "tasks" (asyncio scenarios), the
 tool's tasks must be the same set of addresses, and per task have the same
 name, state, coro, running, tid (where the truth knows it), frames
-(function, file, line) and awaits (as a set).  A scenario that cannot run on
-an interpreter exits with status 77 (truth.skip()): its cases are skipped.
-One line per case, then a summary.
+(function, file, line) and awaits (as a set).  Where the truth has
+"greenlets" (greenlet and gevent scenarios), the tool's greenlets must be
+the same set of addresses, and per greenlet have the same type, name,
+state, is_main, parent, tid (where the truth knows it) and frames (function,
+file, line); elsewhere the tool must list no greenlet.  A scenario that
+cannot run on an interpreter exits with status 77 (truth.skip()): its cases
+are skipped.  One line per case, then a summary.
 
 usage: tests/corpus/run.py [--tool PATH] [--python PATH]... [--scenario NAME]...
                            [--mode live|core|both] [-k SUBSTRING] [-j N] [-v]
                            [--truth-only] [--bad-input] [--layout-source S]...
+                           [--greenlet-root DIR]
 
 Exit status: 0 all passed, 1 something failed, 77 nothing could run (no tool,
 no interpreters), with the reason on stderr.
@@ -123,10 +128,14 @@ def indent(text, prefix='    '):
     return '\n'.join(prefix + line for line in text.splitlines())
 
 
-def python_env():
-    """The environment for scenario programs: no PYTHON* variables."""
-    return dict((k, v) for k, v in os.environ.items()
-                if not k.startswith('PYTHON'))
+def python_env(greenlet_root=None):
+    """The environment for scenario programs: no PYTHON* variables, and
+    PCS_GREENLET_ROOT (corpus/_truth_greenlet.py) if given."""
+    env = dict((k, v) for k, v in os.environ.items()
+               if not k.startswith('PYTHON') and k != 'PCS_GREENLET_ROOT')
+    if greenlet_root:
+        env['PCS_GREENLET_ROOT'] = os.path.abspath(greenlet_root)
+    return env
 
 
 # --- interpreters and scenarios ---------------------------------------------
@@ -215,11 +224,12 @@ def park_line():
 class Target(object):
     """A scenario process, started, settled, and killed on exit."""
 
-    def __init__(self, python, scenario, workdir, verbose=False):
+    def __init__(self, python, scenario, workdir, verbose=False, greenlet_root=None):
         self.python = python
         self.scenario = scenario
         self.script = scenario_path(scenario)
         self.workdir = workdir
+        self.greenlet_root = greenlet_root
         self.truth_path = os.path.join(workdir, 'truth.json')
         self.log_path = os.path.join(workdir, 'scenario.log')
         self.proc = None
@@ -231,7 +241,8 @@ class Target(object):
         with open(self.log_path, 'wb') as log:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                          stdout=log, stderr=log,
-                                         cwd=self.workdir, env=python_env(),
+                                         cwd=self.workdir,
+                                         env=python_env(self.greenlet_root),
                                          start_new_session=True,
                                          preexec_fn=allow_core_dumps)
         try:
@@ -573,7 +584,231 @@ def names_of(truth, addresses):
     return [by_address.get(a) for a in addresses]
 
 
+GREENLET_KEYS = ('address', 'type', 'name', 'state', 'is_main', 'parent', 'tid',
+                 'frames')
+GREENLET_STATES = ('running', 'suspended', 'not-started', 'dead')
+
+
+def greenlet_states(truth):
+    """"2 running, 5 suspended, ..." of a truth's greenlets ("-" if none)."""
+    states = [g['state'] for g in truth.get('greenlets', ())]
+    return ', '.join('%d %s' % (states.count(s), s)
+                     for s in GREENLET_STATES if s in states) or '-'
+
+
+def expect_greenlets_sane(truth):
+    """What every greenlet truth must satisfy, whatever the scenario: the
+    rules of corpus/README.md ("greenlet truth") hold."""
+    errors = []
+    greenlets = truth['greenlets']
+    by_address = dict((g.get('address'), g) for g in greenlets)
+    threads = dict((t['native_id'], t) for t in truth['threads']
+                   if t['native_id'] is not None)
+    tids = version_tuple(truth['python_version']) >= (3, 8)
+    if not greenlets:
+        errors.append('no greenlets')
+    if len(by_address) != len(greenlets):
+        errors.append('duplicate greenlet addresses')
+    running = {}
+    for g in greenlets:
+        label = 'greenlet %s' % g.get('address')
+        if sorted(g) != sorted(GREENLET_KEYS):
+            errors.append('%s: keys %s, want %s' % (label, sorted(g), sorted(GREENLET_KEYS)))
+            continue
+        label = 'greenlet %s' % greenlet_label(g)
+        if not re.match(r'^0x[0-9a-f]+$', g['address']):
+            errors.append('%s: bad address' % label)
+        if g['state'] not in GREENLET_STATES:
+            errors.append('%s: state %r' % (label, g['state']))
+        if g['is_main'] != (g['parent'] is None):
+            errors.append('%s: is_main %r, parent %r' % (label, g['is_main'], g['parent']))
+        if g['parent'] is not None and g['parent'] not in by_address:
+            errors.append('%s: parent %s is no greenlet of the truth' % (label, g['parent']))
+        if g['is_main'] and (g['state'] not in ('running', 'suspended') or g['name']):
+            errors.append('%s: a main greenlet %s, named %r' % (label, g['state'], g['name']))
+        if tids != (g['tid'] is not None):
+            errors.append('%s: tid %r on %s' % (label, g['tid'], truth['python_version']))
+        elif g['tid'] is not None and g['tid'] not in threads:
+            errors.append('%s: tid %s is no thread of the truth' % (label, g['tid']))
+        root, seen = g, set()
+        while root['parent'] is not None and root['parent'] in by_address:
+            if root['address'] in seen:
+                errors.append('%s: a cycle of parents' % label)
+                break
+            seen.add(root['address'])
+            root = by_address[root['parent']]
+        if root.get('tid') != g['tid']:
+            errors.append('%s: tid %s, its main greenlet %s has %s'
+                          % (label, g['tid'], root['address'], root.get('tid')))
+        if any(not isinstance(f.get('line'), int) or f['line'] < 1 for f in g['frames']):
+            errors.append('%s: a frame without a line: %s' % (label, g['frames']))
+        if g['state'] in ('not-started', 'dead') and g['frames']:
+            errors.append('%s: frames %s' % (label, g['frames']))
+        if g['state'] == 'suspended' and not g['frames']:
+            errors.append('%s: suspended without frames' % label)
+        if g['state'] == 'running':
+            key = g['tid'] if tids else root['address']
+            if key in running:
+                errors.append('%s: a second running greenlet in its thread (%s)'
+                              % (label, running[key]))
+            running[key] = g['address']
+            thread = threads.get(g['tid'])
+            if thread is not None and g['frames'] != thread['frames']:
+                errors.append('%s: frames are not those of thread %s'
+                              % (label, thread_label(thread)))
+    mains = [g for g in greenlets if g.get('is_main')]
+    if len(running) != len(mains):
+        errors.append('%d main greenlets, %d running greenlets' % (len(mains), len(running)))
+    return errors
+
+
+def gevent_frame(frame):
+    return '/gevent/' in frame['file'].replace(os.sep, '/')
+
+
+def greenlet_key(g, by_address):
+    """What expect_greenlets() compares of one greenlet: (name, type, state,
+    (functions...), parent), with the frames of gevent's own files at the
+    inner end left out, and parent "main" (a main greenlet), the parent's
+    name, or "<Type>" for an unnamed one.  A main greenlet is
+    ("main", type, state, None, None)."""
+    if g['is_main']:
+        return ('main', g['type'], g['state'], None, None)
+    frames = list(g['frames'])
+    while frames and gevent_frame(frames[-1]):
+        frames.pop()
+    parent = by_address[g['parent']]
+    if parent['is_main']:
+        parent_key = 'main'
+    else:
+        parent_key = parent['name'] or '<%s>' % parent['type']
+    return (g['name'], g['type'], g['state'],
+            tuple(f['function'] for f in frames), parent_key)
+
+
+def expect_greenlets(truth, spec):
+    """Check the greenlets of a truth against spec, a list of greenlet_key()s
+    (a name as on Python 3: Python 2 has no qualified names); each key as
+    many times as there are such greenlets.  Frames of a running greenlet
+    are its thread's: the key of one that is not a main greenlet has none."""
+    python2 = version_tuple(truth['python_version']) < (3, 0)
+    by_address = dict((g['address'], g) for g in truth['greenlets'])
+    got = []
+    for g in truth['greenlets']:
+        key = greenlet_key(g, by_address)
+        if g['state'] == 'running' and not g['is_main']:
+            key = key[:3] + (None,) + key[4:]
+        got.append(key)
+    want = []
+    for key in spec:
+        name = key[0]
+        if python2 and name and key[0] != 'main':
+            name = name.split('.')[-1]
+        want.append((name,) + tuple(key[1:]))
+    errors = []
+    for key in sorted(set(want) | set(got), key=repr):
+        if got.count(key) != want.count(key):
+            errors.append('%d greenlets %r, want %d' % (got.count(key), key, want.count(key)))
+    return errors
+
+
+def expect_greenlet_raw(truth):
+    fs = ('greenlet', 'suspended')
+    ns = ('greenlet', 'not-started')
+    return expect_greenlets(truth, [
+        ('main', 'greenlet', 'running', None, None),
+        ('chain-4',) + fs + (('chain_entry', 'descend', 'chain_inner', 'chain_leaf'), 'main'),
+        (None,) + fs + (('park_here',), 'main'),
+        ('method-2',) + fs + (('descend', 'chain_leaf'), 'main'),
+        ('stepper', 'Stepper', 'suspended', ('run', 'step'), 'main'),
+        (None, 'Stepper', 'suspended', ('run', 'step'), 'main'),
+        ('tree-root',) + fs + (('tree_root',), 'main'),
+        ('tree-child',) + fs + (('tree_child',), 'tree-root'),
+        ('tree-grandchild',) + fs + (('tree_grandchild',), 'tree-child'),
+        ('never_started',) + ns + ((), 'main'),
+        ('never_started',) + ns + ((), 'main'),             # its "name" is 7
+        ('Stage.descend',) + ns + ((), 'main'),
+        ('setup.<locals>.<lambda>',) + ns + ((), 'main'),
+        ('make_nested.<locals>.nested',) + ns + ((), 'main'),
+        (None,) + ns + ((), 'main'),                        # len
+        (None,) + ns + ((), 'main'),                        # no run
+        ('named-idle',) + ns + ((), 'main'),
+        (None, 'Stepper', 'not-started', (), 'main'),
+        ('finished', 'greenlet', 'dead', (), 'main'),
+        (None, 'greenlet', 'dead', (), 'main'),
+    ])
+
+
+def expect_greenlet_threads(truth):
+    fs = ('greenlet', 'suspended')
+    errors = expect_greenlets(truth, [
+        ('main', 'greenlet', 'running', None, None),        # MainThread
+        ('main', 'greenlet', 'running', None, None),        # gl-main-parks
+        ('main', 'greenlet', 'suspended', None, None),      # gl-inside
+        ('main', 'greenlet', 'running', None, None),        # gl-tree
+        ('shallow',) + fs + (('back_to_main',), 'main'),
+        ('deep',) + fs + (('level_two', 'level_three', 'back_to_main'), 'main'),
+        ('runner', 'greenlet', 'running', None, 'main'),
+        ('sibling',) + fs + (('back_to_inside',), 'runner'),
+        ('idle', 'greenlet', 'not-started', (), 'main'),
+        ('tree-parent',) + fs + (('tree_parent',), 'main'),
+        ('tree-child',) + fs + (('tree_child', 'back_to_main'), 'tree-parent'),
+        (None, 'greenlet', 'dead', (), 'main'),
+    ])
+    if version_tuple(truth['python_version']) >= (3, 8):
+        threads = dict((t['native_id'], t['name']) for t in truth['threads'])
+        want = {'shallow': 'gl-main-parks', 'deep': 'gl-main-parks',
+                'runner': 'gl-inside', 'sibling': 'gl-inside', 'idle': 'gl-inside',
+                'tree-parent': 'gl-tree', 'tree-child': 'gl-tree'}
+        for g in truth['greenlets']:
+            if g['name'] in want and threads.get(g['tid']) != want[g['name']]:
+                errors.append('greenlet %s in thread %s, want %s'
+                              % (g['name'], threads.get(g['tid']), want[g['name']]))
+    return errors
+
+
+def expect_gevent_pool(truth):
+    fs = ('Greenlet', 'suspended')
+    ns = ('Greenlet', 'not-started')
+    errors = expect_greenlets(truth, [
+        ('main', 'greenlet', 'suspended', None, None),
+        (None, 'Hub', 'running', None, 'main'),
+        ('sleep_1',) + fs + (('sleep_1',), '<Hub>'),
+        ('sleep_2',) + fs + (('sleep_2', 'sleep_1'), '<Hub>'),
+        ('sleep_3',) + fs + (('sleep_3', 'sleep_2', 'sleep_1'), '<Hub>'),
+        ('wait_event',) + fs + (('wait_event',), '<Hub>'),
+        ('get_queue',) + fs + (('get_queue',), '<Hub>'),
+        ('Service.serve',) + fs + (('serve', 'handle'), '<Hub>'),
+        ('named-worker',) + fs + (('named_worker', 'sleep_2', 'sleep_1'), '<Hub>'),
+        (None, 'Job', 'suspended', ('_run',), '<Hub>'),
+        ('never_started',) + ns + ((), '<Hub>'),
+        ('idle-named',) + ns + ((), '<Hub>'),
+        ('sleep_1',) + ns + ((), '<Hub>'),                  # spawn_later
+        ('cancelled',) + ns + ((), '<Hub>'),                # killed before it started
+        (None, 'Greenlet', 'dead', (), '<Hub>'),
+        ('finished', 'Greenlet', 'dead', (), '<Hub>'),
+    ])
+    # The main thread runs the hub: its frames are the hub's, in gevent.
+    main = by_name(truth).get('MainThread', {})
+    functions = [f['function'] for f in main.get('frames', ())]
+    if functions != ['run'] or not gevent_frame(main['frames'][0]):
+        errors.append('MainThread frames %s, want Hub.run alone'
+                      % [(f['function'], f['file']) for f in main.get('frames', ())])
+    for g in truth['greenlets']:
+        if g['is_main'] and (not g['frames'] or g['frames'][-1]['function'] != 'block_main'):
+            errors.append('main greenlet frames %s, want block_main innermost'
+                          % [f['function'] for f in g['frames']])
+    return errors
+
+
+# Scenarios whose main thread is not parked in truth.py's _park_main.
+MAIN_PARKS_ELSEWHERE = ('demo', 'gevent_pool')
+
+
 EXPECT = {
+    'gevent_pool': expect_gevent_pool,
+    'greenlet_raw': expect_greenlet_raw,
+    'greenlet_threads': expect_greenlet_threads,
     'asyncio_pytask': expect_asyncio_pytask,
     'asyncio_gather_tree': expect_asyncio_gather_tree,
     'asyncio_chains': expect_asyncio_chains,
@@ -620,7 +855,7 @@ def check_truth(target):
         if main['native_id'] != target.pid:
             errors.append('MainThread native id %s, pid %d'
                           % (main['native_id'], target.pid))
-        if target.scenario != 'demo':
+        if target.scenario not in MAIN_PARKS_ELSEWHERE:
             inner = main['frames'][-1] if main['frames'] else {}
             where = (inner.get('function'), inner.get('file'), inner.get('line'))
             want = ('_park_main',) + park_line()
@@ -628,6 +863,8 @@ def check_truth(target):
                 errors.append('MainThread innermost frame %s, want %s' % (where, want))
     if 'tasks' in truth:
         errors.extend(expect_tasks_sane(truth, set(tids)))
+    if 'greenlets' in truth:
+        errors.extend(expect_greenlets_sane(truth))
     check = EXPECT.get(target.scenario)
     if check and not errors:
         errors.extend(check(truth))
@@ -748,6 +985,12 @@ def compare(truth, doc, kind):
         errors.extend(frame_errors(label, w, g))
     if 'tasks' in truth:
         errors.extend(compare_tasks(truth['tasks'], doc.get('tasks')))
+    if 'greenlets' in truth:
+        errors.extend(compare_greenlets(truth['greenlets'], doc.get('greenlets')))
+    elif doc.get('greenlets'):
+        errors.append('%d greenlets, want none: %s' % (
+            len(doc['greenlets']), ', '.join(greenlet_label(g) if isinstance(g, dict)
+                                             else repr(g) for g in doc['greenlets'])))
     if errors and doc.get('warnings'):
         errors.append('tool warnings:\n%s' % indent('\n'.join(
             str(w) for w in doc['warnings'])))
@@ -811,6 +1054,39 @@ def compare_tasks(want_list, tasks):
     return errors
 
 
+def greenlet_label(greenlet):
+    return '%s (%s %s, %s)' % (greenlet.get('address'), greenlet.get('type'),
+                               greenlet.get('name') or '-', greenlet.get('state'))
+
+
+def compare_greenlets(want_list, greenlets):
+    """Differences between the truth's greenlets and the tool's."""
+    if not isinstance(greenlets, list):
+        return ['greenlets is %r, not a list' % type(greenlets).__name__]
+    errors = []
+    got = {}
+    for g in greenlets:
+        address = g.get('address') if isinstance(g, dict) else None
+        if address in got:
+            errors.append('greenlet %s listed twice' % address)
+        got[address] = g if isinstance(g, dict) else {}
+    want = dict((g['address'], g) for g in want_list)
+    for address in sorted(set(want) - set(got), key=str):
+        errors.append('missing greenlet %s' % greenlet_label(want[address]))
+    for address in sorted(set(got) - set(want), key=str):
+        errors.append('unexpected greenlet %s' % greenlet_label(got[address]))
+    for address in sorted(set(want) & set(got)):
+        w, g = want[address], got[address]
+        label = 'greenlet %s' % greenlet_label(w)
+        for key in ('type', 'name', 'state', 'is_main', 'parent'):
+            if g.get(key) != w[key]:
+                errors.append('%s: %s %r, want %r' % (label, key, g.get(key), w[key]))
+        if w['tid'] is not None and g.get('tid') != w['tid']:
+            errors.append('%s: tid %r, want %r' % (label, g.get('tid'), w['tid']))
+        errors.extend(frame_errors(label, w, g))
+    return errors
+
+
 def run_and_compare(tool, args, truth, kind, verbose, layout=None, extra=()):
     argv = [tool, '--format', 'json'] + list(extra) + args
     if layout:
@@ -831,9 +1107,28 @@ def run_and_compare(tool, args, truth, kind, verbose, layout=None, extra=()):
     if layout and (doc.get('target') or {}).get('layout') != layout:
         errors.append('target.layout is %r, want %r'
                       % ((doc.get('target') or {}).get('layout'), layout))
+    if kind == 'core':
+        errors.extend(text_errors(tool, [a for a in argv[1:] if a not in ('--format', 'json')],
+                                  truth))
     if errors:
         raise CaseError('%s\n%s' % (head, indent('\n'.join(errors))))
     return '%s (%.1fs)' % (head, result.seconds) if verbose else None
+
+
+def text_errors(tool, args, truth):
+    """The text output of the same core: it renders, and counts what the truth has."""
+    argv = [tool, '--format', 'text'] + args
+    result = run_command(argv, TOOL_TIMEOUT)
+    if result.timed_out or result.returncode != 0:
+        return ['$ %s: %s' % (quote(argv), result.describe())]
+    text = result.stdout.decode('utf-8', 'replace')
+    want = ['%d thread%s' % (len(truth['threads']), '' if len(truth['threads']) == 1 else 's')]
+    for key, noun in (('greenlets', 'greenlet'), ('tasks', 'asyncio task')):
+        n = len(truth.get(key) or ())
+        if n:
+            want.append('%d %s%s' % (n, noun, '' if n == 1 else 's'))
+    return ['$ %s: no line starting %r' % (quote(argv), w) for w in want
+            if not re.search(r'^%s\b' % re.escape(w), text, re.M)]
 
 
 def allow_core_dumps():
@@ -907,7 +1202,8 @@ class Unit(object):
         workdir = tempfile.mkdtemp(prefix='pcs-corpus-')
         try:
             try:
-                with Target(self.python, self.scenario, workdir) as target:
+                with Target(self.python, self.scenario, workdir,
+                            greenlet_root=options.greenlet_root) as target:
                     check_truth(target)
                     for mode in self.modes:
                         results.append(self.run_mode(mode, target, workdir, options))
@@ -931,9 +1227,10 @@ class Unit(object):
         try:
             detail = None
             if mode == 'truth':
-                detail = '%d threads, %d tasks, truth at %s' % (
+                detail = '%d threads, %d tasks, %d greenlets (%s), truth at %s' % (
                     len(target.truth['threads']), len(target.truth.get('tasks', ())),
-                    target.truth_path)
+                    len(target.truth.get('greenlets', ())),
+                    greenlet_states(target.truth), target.truth_path)
             elif mode in ('core', 'core+exe'):
                 if not options.gcore:
                     raise Skip('gcore not found (apt-get install gdb)')
@@ -1064,6 +1361,12 @@ def parse_args(argv):
     parser.add_argument('--layout-source', action='append', default=[],
                         help='run the tool with --layout-source S (repeatable: '
                         'every mode once per source; the JSON must name it)')
+    parser.add_argument('--greenlet-root', default=os.environ.get('PCS_GREENLET_ROOT'),
+                        metavar='DIR',
+                        help='greenlet builds for the scenarios: DIR/pyX.Y goes '
+                        'first on their sys.path (passed as $PCS_GREENLET_ROOT; '
+                        'default: $PCS_GREENLET_ROOT; tools/provision-greenlet.sh '
+                        'prints it)')
     parser.add_argument('--truth-only', action='store_true',
                         help='only run the scenarios and check their truth; '
                              'no tool needed')
