@@ -332,10 +332,20 @@ static bool wanted_thread(const struct pcs_thread *th, void *arg)
 	return opts->thread <= 0 || th->tid == opts->thread;
 }
 
+// The greenlets of the thread --thread names, or all of them.
+static bool wanted_greenlet(const struct pcs_greenlet *g, void *arg)
+{
+	const struct options *opts = arg;
+	if (opts->only && strcmp(opts->only, "greenlets") != 0)
+		return false;
+	return opts->thread <= 0 || g->tid == opts->thread;
+}
+
 static struct pcs_error *filter(struct options *opts, struct pcs_snapshot *snap)
 {
 	pcs_snapshot_retain_threads(snap, wanted_thread, opts);
 	pcs_snapshot_retain_tasks(snap, wanted_task, opts);
+	pcs_snapshot_retain_greenlets(snap, wanted_greenlet, opts);
 	if (opts->thread > 0 && !snap->nthreads)
 		return pcs_error_create(PCS_ERROR_LOOKUP,
 					"thread %d runs no Python code", opts->thread);

@@ -231,7 +231,7 @@ static int cmp_sibling(const void *a, const void *b)
 
 // @p named: the name all @p count greenlets share (NULL: show none).
 static void add_greenlet_line(struct pcs_strbuf *out, const struct pcs_greenlet *g,
-			      size_t count, const char *named)
+			      size_t count, const char *named, bool frames_above)
 {
 	if (count > 1)
 		pcs_strbuf_addf(out, "%zu \u00d7 ", count);
@@ -243,8 +243,8 @@ static void add_greenlet_line(struct pcs_strbuf *out, const struct pcs_greenlet 
 	}
 	pcs_strbuf_addf(out, " (%s0x%" PRIx64 ", %s", count > 1 ? "e.g. " : "", g->address,
 			g->state);
-	if (g->state[0] == 'r' && g->tid)
-		pcs_strbuf_adds(out, ": the thread's stack");
+	if (frames_above)
+		pcs_strbuf_adds(out, ": the thread's stack above");
 	pcs_strbuf_adds(out, ")\n");
 }
 
@@ -257,10 +257,14 @@ static void add_greenlet_tree(struct pcs_strbuf *out, struct greenlet_tree *t,
 	t->drawn[index] = 1;
 	pcs_strbuf_add(out, prefix->buf ? prefix->buf : "", plen);
 	pcs_strbuf_adds(out, last ? "\u2514\u2500 " : "\u251c\u2500 ");
-	add_greenlet_line(out, g, count, named);
+	// A running greenlet's frames are its thread's: drawn above, if
+	// that thread is shown.
+	bool frames_above = false;
+	for (size_t i = 0; g->state[0] == 'r' && g->tid && i < t->snap->nthreads; i++)
+		frames_above |= t->snap->threads[i].tid == g->tid;
+	add_greenlet_line(out, g, count, named, frames_above);
 	pcs_strbuf_adds(prefix, last ? "   " : "\u2502  ");
-	// A running greenlet's frames are its thread's, drawn above.
-	if (g->state[0] != 'r' || !g->tid) {
+	if (!frames_above) {
 		for (size_t i = 0; i < g->stack.nframes; i++) {
 			pcs_strbuf_add(out, prefix->buf, prefix->len);
 			add_frame(out, &g->stack.frames[i]);
@@ -376,31 +380,47 @@ static void add_greenlets(struct pcs_strbuf *out, const struct pcs_snapshot *sna
 			pcs_strbuf_addf(out, "%s %zu %s", sep++ ? "," : ":", counts[s], states[s]);
 	}
 	pcs_strbuf_addc(out, '\n');
-	// One tree per thread, in thread order; then those of no known thread.
+	// One tree per thread, from its roots, in the order threads are
+	// shown; then what a damaged parent chain (a loop) leaves undrawn;
+	// then the greenlets of threads not shown (or not known), by thread.
 	struct pcs_strbuf prefix = PCS_STRBUF_INIT;
-	for (size_t th = 0; th <= snap->nthreads; th++) {
-		int tid = th < snap->nthreads ? snap->threads[th].tid : 0;
-		bool header = false;
-		for (size_t i = 0; i < n; i++) {
-			const struct pcs_greenlet *g = &snap->greenlets[i];
-			if (parent[i] != SIZE_MAX || t.drawn[i] || g->tid != tid ||
-			    (th < snap->nthreads && !tid))
+	for (size_t th = 0;; th++) {
+		int tid;
+		const char *name = NULL;
+		if (th < snap->nthreads) {
+			tid = snap->threads[th].tid;
+			name = snap->threads[th].name;
+			if (!tid)
 				continue;
-			if (!header) {
-				if (tid) {
+		} else {
+			size_t i = 0;
+			while (i < n && t.drawn[i])
+				i++;
+			if (i == n)
+				break;
+			tid = snap->greenlets[i].tid;
+		}
+		bool header = false;
+		for (int pass = 0; pass < 2; pass++) {
+			for (size_t i = 0; i < n; i++) {
+				const struct pcs_greenlet *g = &snap->greenlets[i];
+				if (t.drawn[i] || g->tid != tid ||
+				    (pass == 0 && parent[i] != SIZE_MAX))
+					continue;
+				if (!header && tid) {
 					pcs_strbuf_addf(out, "Thread %d", tid);
-					if (snap->threads[th].name) {
+					if (name) {
 						pcs_strbuf_adds(out, " \"");
-						pcs_strbuf_add_safe(out, snap->threads[th].name);
+						pcs_strbuf_add_safe(out, name);
 						pcs_strbuf_addc(out, '"');
 					}
 					pcs_strbuf_addc(out, '\n');
-				} else {
-					pcs_strbuf_adds(out, "Thread ? (not known)\n");
+				} else if (!header) {
+					pcs_strbuf_adds(out, "Thread not known\n");
 				}
 				header = true;
+				add_greenlet_tree(out, &t, i, 1, g->name, &prefix, true, 0);
 			}
-			add_greenlet_tree(out, &t, i, 1, g->name, &prefix, true, 0);
 		}
 	}
 	pcs_strbuf_deinit(&prefix);

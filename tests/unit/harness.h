@@ -40,5 +40,6 @@ void test_strbuf(void);
 void test_core(void);
 void test_debug_offsets(void);
 void test_gdb_target(void);
+void test_report(void);
 
 #endif

@@ -14,6 +14,7 @@ static const struct {
 	{ "core", test_core },
 	{ "debug-offsets", test_debug_offsets },
 	{ "gdb-target", test_gdb_target },
+	{ "report", test_report },
 };
 
 int main(void)
