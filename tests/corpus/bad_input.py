@@ -18,6 +18,9 @@ nothing on stdout.  A signal, a timeout or any other status fails the case.
                       left running, not stopped), --pid of no process
   wrong executable    a Python core with /bin/sleep, another Python's
                       binary, or a missing path as EXECUTABLE
+  unknown greenlet    a process whose greenlet is a release with neither
+                      DWARF nor a built-in table: threads are dumped, the
+                      greenlets are not, a warning names the release (3)
 
 usage: tests/corpus/bad_input.py [--tool PATH] [--python PATH]... [-k S] [-v]
 """
@@ -160,6 +163,65 @@ def truncated(core, size, workdir):
     return path
 
 
+GREENLET_PROGRAM = r'''
+import sys, threading, greenlet
+def park(): greenlet.getcurrent().parent.switch()
+g = greenlet.greenlet(park)
+g.switch()
+print('ready'); sys.stdout.flush()
+threading.Event().wait()
+'''
+
+
+def unknown_greenlet(checker, workdir):
+    """Debian's greenlet, relabelled as a release the tool has no table for."""
+    case = 'greenlet unknown-version'
+    if not checker.selected(case):
+        return
+    python = '/usr/bin/python3'
+    out = subprocess.run([python, '-c', 'import greenlet, os; '
+                          'print(os.path.dirname(greenlet.__file__))'],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    if out.returncode != 0:
+        checker.reporter.report(run.Result('%s %s' % (NAME, case), 'skip',
+                                           'no greenlet for %s' % python))
+        return
+    package = os.path.join(workdir, 'site', 'greenlet')
+    shutil.copytree(out.stdout.decode().strip(), package)
+    init = os.path.join(package, '__init__.py')
+    with open(init) as f:
+        text = f.read()
+    with open(init, 'w') as f:
+        f.write(text.replace("__version__ = '", "__version__ = '0.0.0+unknown-"))
+    env = dict(run.python_env(), PYTHONPATH=os.path.dirname(package))
+    proc = subprocess.Popen([python, '-c', GREENLET_PROGRAM], env=env,
+                            stdout=subprocess.PIPE, start_new_session=True)
+    try:
+        if proc.stdout.readline().strip() != b'ready':
+            raise run.CaseError('the greenlet program did not start')
+        result = checker.tool(['--pid', str(proc.pid)])
+        problems = checker.crash(result)
+        if not problems:
+            if result.returncode != 3:
+                problems.append('exit status %d, want 3' % result.returncode)
+            try:
+                doc = json.loads(result.stdout.decode('utf-8'))
+            except ValueError as e:
+                doc = {}
+                problems.append('stdout not JSON: %s' % e)
+            if doc.get('greenlets') != []:
+                problems.append('greenlets %r, want []' % (doc.get('greenlets'),))
+            if len(doc.get('threads') or ()) != 1:
+                problems.append('threads %r, want the main thread' % (doc.get('threads'),))
+            if not any('greenlet 0.0.0+unknown-' in w for w in doc.get('warnings') or ()):
+                problems.append('no warning names the greenlet release: %r'
+                                % (doc.get('warnings'),))
+        checker.report(case, problems, result)
+    finally:
+        run.kill_group(proc)
+        proc.wait()
+
+
 def run_cases(checker, pythons, workdir, gcore):
     c = checker
     # Usage errors.
@@ -198,6 +260,8 @@ def run_cases(checker, pythons, workdir, gcore):
     finally:
         run.kill_group(sleeper)
         sleeper.wait()
+
+    unknown_greenlet(c, workdir)
 
     # Python cores: truncated, or with the wrong executable.
     if gcore is None or not pythons:
