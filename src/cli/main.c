@@ -211,43 +211,6 @@ static struct pcs_error *describe_target(struct pcs_target *t,
 	return NULL;
 }
 
-// greenlet's structs depend on the greenlet release the target imported:
-// only its memory says which.
-static struct pcs_error *add_greenlet_layout(struct pcs_python *py,
-					     struct pcs_symbols *syms,
-					     struct pcs_layout *layout,
-					     enum pcs_layout_source wanted,
-					     struct pcs_snapshot *snap)
-{
-	pcs_addr_t *interps;
-	size_t n;
-	const char *version = NULL;
-	struct pcs_error *err = pcs_python_interpreters(py, &interps, &n);
-	for (size_t i = 0; !err && i < n && !version; i++)
-		err = pcs_python_greenlet_version(py, interps[i], &version);
-	free(interps);
-	if (err && err != &pcs_enomem) {
-		struct pcs_error *werr = pcs_snapshot_warn(
-			snap, "greenlets not read: cannot tell the greenlet version: %s",
-			err->message);
-		pcs_error_destroy(err);
-		return werr;
-	}
-	if (err || !version)
-		return err;
-	snap->greenlet_version = version;
-	err = pcs_layout_add_greenlet(syms, version, wanted, layout);
-	if (err && err != &pcs_enomem) {
-		struct pcs_error *werr =
-			pcs_snapshot_warn(snap, "greenlets not read: %s", err->message);
-		pcs_error_destroy(err);
-		return werr;
-	}
-	if (!err)
-		snap->greenlet_layout = pcs_layout_source_name(layout->greenlet_source);
-	return err;
-}
-
 // Everything that needs the target, which for a live process is stopped
 // for exactly as long as this runs.
 static struct pcs_error *snapshot_target(struct pcs_target *t,
@@ -268,13 +231,7 @@ static struct pcs_error *snapshot_target(struct pcs_target *t,
 	if (!err)
 		err = pcs_python_create(t, syms, layout, &snap->strings, &py);
 	if (!err)
-		err = pcs_collect_threads(py, snap);
-	if (!err)
-		err = pcs_collect_tasks(py, snap);
-	if (!err)
-		err = add_greenlet_layout(py, syms, layout, opts->layout_source, snap);
-	if (!err)
-		err = pcs_collect_greenlets(py, snap);
+		err = pcs_collect_all(py, syms, layout, opts->layout_source, snap);
 	pcs_python_destroy(py);
 	pcs_layout_destroy(layout);
 	pcs_symbols_destroy(syms);

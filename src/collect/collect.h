@@ -9,6 +9,7 @@
 #define PCS_COLLECT_COLLECT_H
 
 #include "collect/model.h"
+#include "layout/layout.h"
 
 struct pcs_error;
 struct pcs_python;
@@ -44,5 +45,18 @@ struct pcs_error *pcs_collect_tasks(struct pcs_python *py,
  */
 struct pcs_error *pcs_collect_greenlets(struct pcs_python *py,
 					struct pcs_snapshot *snap);
+
+struct pcs_symbols;
+
+/**
+ * Run every collector on @p py: threads, asyncio tasks, greenlets (whose
+ * structs are added to @p layout first, from the source @p wanted or the
+ * first that has them). Gaps become warnings in @p snap; only what stops
+ * the whole dump is returned.
+ */
+struct pcs_error *pcs_collect_all(struct pcs_python *py, struct pcs_symbols *syms,
+				  struct pcs_layout *layout,
+				  enum pcs_layout_source wanted,
+				  struct pcs_snapshot *snap);
 
 #endif

@@ -129,6 +129,8 @@ static struct pcs_error *copy_stack(struct pcs_stack *to, const struct pcs_stack
 static struct pcs_error *assign_threads(struct greenlets_ctx *ctx, size_t first)
 {
 	struct pcs_snapshot *snap = ctx->snap;
+	if (snap->ngreenlets == first)
+		return NULL;	// none found (perhaps no array at all)
 	struct pcs_greenlet *gs = snap->greenlets + first;
 	const struct greenlet_extra *extra = ctx->extra + first;
 	size_t n = snap->ngreenlets - first;

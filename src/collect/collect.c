@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 pycore-stacks contributors
+
+// Every collector, in the order their dependencies ask for.
+
+#include <stdlib.h>
+
+#include "collect/collect.h"
+#include "interp/python.h"
+#include "layout/layout.h"
+#include "util/error.h"
+
+// greenlet's structs depend on the greenlet release the target imported:
+// only its memory says which.
+static struct pcs_error *add_greenlet_layout(struct pcs_python *py,
+					     struct pcs_symbols *syms,
+					     struct pcs_layout *layout,
+					     enum pcs_layout_source wanted,
+					     struct pcs_snapshot *snap)
+{
+	pcs_addr_t *interps;
+	size_t n;
+	const char *version = NULL;
+	struct pcs_error *err = pcs_python_interpreters(py, &interps, &n);
+	for (size_t i = 0; !err && i < n && !version; i++)
+		err = pcs_python_greenlet_version(py, interps[i], &version);
+	free(interps);
+	if (err && err != &pcs_enomem) {
+		struct pcs_error *werr = pcs_snapshot_warn(
+			snap, "greenlets not read: cannot tell the greenlet version: %s",
+			err->message);
+		pcs_error_destroy(err);
+		return werr;
+	}
+	if (err || !version)
+		return err;
+	snap->greenlet_version = version;
+	err = pcs_layout_add_greenlet(syms, version, wanted, layout);
+	if (err && err != &pcs_enomem) {
+		struct pcs_error *werr =
+			pcs_snapshot_warn(snap, "greenlets not read: %s", err->message);
+		pcs_error_destroy(err);
+		return werr;
+	}
+	if (!err)
+		snap->greenlet_layout = pcs_layout_source_name(layout->greenlet_source);
+	return err;
+}
+
+struct pcs_error *pcs_collect_all(struct pcs_python *py, struct pcs_symbols *syms,
+				  struct pcs_layout *layout,
+				  enum pcs_layout_source wanted,
+				  struct pcs_snapshot *snap)
+{
+	struct pcs_error *err = pcs_collect_threads(py, snap);
+	if (!err)
+		err = pcs_collect_tasks(py, snap);
+	if (!err)
+		err = add_greenlet_layout(py, syms, layout, wanted, snap);
+	// After the threads: a running greenlet's frames are its thread's.
+	if (!err)
+		err = pcs_collect_greenlets(py, snap);
+	return err;
+}
