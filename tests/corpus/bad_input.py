@@ -18,6 +18,11 @@ nothing on stdout.  A signal, a timeout or any other status fails the case.
                       left running, not stopped), --pid of no process
   wrong executable    a Python core with /bin/sleep, another Python's
                       binary, or a missing path as EXECUTABLE
+  frame loops         a thread whose frame chain loops back on itself
+                      (ctypes rewires f_back, or _PyInterpreterFrame
+                      .previous on 3.11+): that stack is cut where the loop
+                      starts, with a warning (3), live and from a core;
+                      every other thread is still complete
   unknown greenlet    a process whose greenlet is a release with neither
                       DWARF nor a built-in table: threads are dumped, the
                       greenlets are not, a warning names the release (3)
@@ -173,6 +178,82 @@ threading.Event().wait()
 '''
 
 
+# Rewire the parked thread's innermost frame to name itself as its caller.
+# Offsets (x86-64, release builds): PyFrameObject.f_back is at 24 up to
+# 3.10 (a PyVarObject); from 3.11 the chain is of _PyInterpreterFrame, found
+# at PyFrameObject.f_frame (24), whose `previous` is at 48 (3.11) or 8.
+LOOP_PROGRAM = r'''
+import ctypes, sys, threading
+def looped(ready):
+    f = sys._getframe()
+    if sys.version_info < (3, 11):
+        ctypes.c_void_p.from_address(id(f) + 24).value = id(f)
+    else:
+        iframe = ctypes.c_void_p.from_address(id(f) + 24).value
+        previous = 48 if sys.version_info < (3, 12) else 8
+        ctypes.c_void_p.from_address(iframe + previous).value = iframe
+    ready.set()
+    threading.Event().wait()
+ready = threading.Event()
+t = threading.Thread(target=looped, args=(ready,))
+t.daemon = True
+t.start()
+ready.wait()
+print('ready'); sys.stdout.flush()
+threading.Event().wait()
+'''
+
+
+def frame_loops(checker, pythons, workdir, gcore):
+    """Each mode: exit 3, the looped thread cut with a warning, the main one whole."""
+    for python in pythons:
+        case = 'frame-loop %s' % python.label
+        if not checker.selected(case):
+            continue
+        proc = subprocess.Popen([python.path, '-c', LOOP_PROGRAM], env=run.python_env(),
+                                stdout=subprocess.PIPE, start_new_session=True)
+        try:
+            if proc.stdout.readline().strip() != b'ready':
+                raise run.CaseError('%s: the frame-loop program did not start' % python.path)
+            modes = [('live', ['--pid', str(proc.pid)])]
+            if gcore:
+                modes.append(('core', [run.gcore(proc.pid, workdir)]))
+            for mode, args in modes:
+                result = checker.tool(args)
+                problems = checker.crash(result)
+                if not problems:
+                    problems = loop_problems(result)
+                checker.report('%s %s' % (case, mode), problems, result)
+                if mode == 'core':
+                    os.unlink(args[0])
+        finally:
+            run.kill_group(proc)
+            proc.wait()
+
+
+def loop_problems(result):
+    problems = []
+    if result.returncode != 3:
+        problems.append('exit status %d, want 3' % result.returncode)
+    try:
+        doc = json.loads(result.stdout.decode('utf-8'))
+    except ValueError as e:
+        return problems + ['stdout not JSON: %s' % e]
+    threads = doc.get('threads') or []
+    looped = [t for t in threads if any(f.get('function') == 'looped'
+                                        for f in t.get('frames') or ())]
+    whole = [t for t in threads if t not in looped]
+    if len(looped) != 1 or not looped[0].get('truncated'):
+        problems.append('want one truncated thread in looped(): %r' % (looped,))
+    elif sum(f.get('function') == 'looped' for f in looped[0]['frames']) > 2:
+        problems.append('the loop was followed: %r' % (looped[0]['frames'],))
+    if len(whole) != 1 or whole[0].get('truncated') or not whole[0].get('frames'):
+        problems.append('want the main thread complete: %r' % (whole,))
+    if not doc.get('warnings'):
+        problems.append('no warnings')
+    return problems
+
+
 def unknown_greenlet(checker, workdir):
     """Debian's greenlet, relabelled as a release the tool has no table for."""
     case = 'greenlet unknown-version'
@@ -262,6 +343,7 @@ def run_cases(checker, pythons, workdir, gcore):
         sleeper.wait()
 
     unknown_greenlet(c, workdir)
+    frame_loops(c, pythons, workdir, gcore)
 
     # Python cores: truncated, or with the wrong executable.
     if gcore is None or not pythons:
