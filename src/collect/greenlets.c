@@ -181,6 +181,8 @@ static struct pcs_error *assign_threads(struct greenlets_ctx *ctx, size_t first)
 		for (size_t t = 0; t < snap->nthreads; t++) {
 			if (snap->threads[t].tid == gs[i].tid) {
 				err = copy_stack(&gs[i].stack, &snap->threads[t].stack);
+				if (err)
+					err = warn_unit(snap, &gs[i], "frames", err);
 				break;
 			}
 		}

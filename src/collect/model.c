@@ -9,11 +9,17 @@
 #include "util/error.h"
 #include "util/vector.h"
 
+// The memory ceiling: frames held by all the stacks of the snapshot being
+// filled (one at a time). What a corrupted target can make us allocate is
+// otherwise bounded only per unit.
+static size_t frames_held;
+
 struct pcs_error *pcs_snapshot_create(struct pcs_snapshot **ret)
 {
 	struct pcs_snapshot *snap = calloc(1, sizeof(*snap));
 	if (!snap)
 		return &pcs_enomem;
+	frames_held = 0;
 	pcs_strtab_init(&snap->strings);
 	*ret = snap;
 	return NULL;
@@ -64,9 +70,14 @@ struct pcs_error *pcs_snapshot_warn(struct pcs_snapshot *snap, const char *fmt, 
 struct pcs_error *pcs_stack_push(struct pcs_stack *stack,
 				 const struct pcs_frame *frame)
 {
+	if (frames_held >= PCS_MAX_SNAPSHOT_FRAMES)
+		return pcs_error_create(PCS_ERROR_LIMIT,
+					"memory ceiling: more than %d frames in all",
+					PCS_MAX_SNAPSHOT_FRAMES);
 	if (!PCS_VEC_RESERVE(stack->frames, stack->nframes, stack->cap_frames, 1))
 		return &pcs_enomem;
 	stack->frames[stack->nframes++] = *frame;
+	frames_held++;
 	return NULL;
 }
 

@@ -136,6 +136,13 @@ const char *pcs_snapshot_intern(struct pcs_snapshot *snap, const char *s);
 struct pcs_error *pcs_snapshot_warn(struct pcs_snapshot *snap, const char *fmt, ...)
 	__attribute__((__format__(__printf__, 2, 3)));
 
+/**
+ * The most frames all stacks of a snapshot hold together (about 400 MB):
+ * past it, pcs_stack_push() fails with PCS_ERROR_LIMIT and the unit being
+ * read is truncated there.
+ */
+enum { PCS_MAX_SNAPSHOT_FRAMES = 10 * 1000 * 1000 };
+
 struct pcs_error *pcs_stack_push(struct pcs_stack *stack,
 				 const struct pcs_frame *frame);
 /** Reverse the frames (collectors walk newest first). */

@@ -20,6 +20,8 @@ enum {
 	MAX_PARENT_DEPTH = 100000,
 	/** The longest type name we keep. */
 	MAX_TYPE_NAME = 256,
+	/** The most greenlets listed; past it, a warning. */
+	MAX_GREENLETS = 1 << 22,
 };
 
 /** greenlet::StackState::stack_stop of a main greenlet. */
@@ -121,6 +123,8 @@ static struct pcs_error *gc_object(void *arg, pcs_addr_t obj, pcs_addr_t type)
 	struct pcs_error *err = is_greenlet_type(ctx, type, &yes);
 	if (err || !yes)
 		return err;
+	if (ctx->nfound >= MAX_GREENLETS)
+		return pcs_error_create(PCS_ERROR_LIMIT, "more than %d greenlets", MAX_GREENLETS);
 	if (!PCS_VEC_RESERVE(ctx->found, ctx->nfound, ctx->cap_found, 1))
 		return &pcs_enomem;
 	ctx->found[ctx->nfound++] = obj;
