@@ -47,6 +47,8 @@ struct options {
 	const char *only;
 	/** Only the thread with this OS tid (0: all); -1: gdb's selected one. */
 	int thread;
+	/** The memory ceiling: most frames held in all (0: the default). */
+	long max_frames;
 	/** Storage for paths taken from gdb. */
 	struct pcs_gdb_target gdb_target;
 };
@@ -70,6 +72,9 @@ static const char help_text[] =
 	"                         like /usr/lib/debug) before the standard places\n"
 	"      --only KIND        only threads, greenlets or tasks\n"
 	"      --thread TID       only the thread with OS thread id TID\n"
+	"      --max-frames N     the memory ceiling: hold at most N frames in all\n"
+	"                         (default 10000000); past it, stacks are cut\n"
+	"                         with a warning\n"
 	"      --gdb              the target is what gdb debugs: read the output of\n"
 	"                         gdb's 'info target' and 'thread' on stdin (used by\n"
 	"                         gdb-scripts/pycore-stacks.gdb); with --thread=selected,\n"
@@ -93,7 +98,7 @@ static int usage_error(const char *fmt, const char *arg)
 static int parse_options(int argc, char **argv, struct options *opts)
 {
 	enum { OPT_VERSION = 256, OPT_LAYOUT_SOURCE, OPT_DEBUG_DIR, OPT_GDB, OPT_ONLY,
-	       OPT_THREAD };
+	       OPT_THREAD, OPT_MAX_FRAMES };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "format", required_argument, NULL, 'f' },
@@ -102,6 +107,7 @@ static int parse_options(int argc, char **argv, struct options *opts)
 		{ "gdb", no_argument, NULL, OPT_GDB },
 		{ "only", required_argument, NULL, OPT_ONLY },
 		{ "thread", required_argument, NULL, OPT_THREAD },
+		{ "max-frames", required_argument, NULL, OPT_MAX_FRAMES },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ 0 },
@@ -154,6 +160,14 @@ static int parse_options(int argc, char **argv, struct options *opts)
 				return usage_error("invalid thread id '%s'", optarg);
 			else
 				opts->thread = (int)tid;
+			break;
+		}
+		case OPT_MAX_FRAMES: {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+			if (*end || end == optarg || n <= 0 || n > PCS_MAX_SNAPSHOT_FRAMES)
+				return usage_error("invalid frame count '%s'", optarg);
+			opts->max_frames = n;
 			break;
 		}
 		case 'h':
@@ -336,6 +350,8 @@ int main(int argc, char **argv)
 	struct pcs_error *err = open_target(&opts, &target);
 	if (!err)
 		err = pcs_snapshot_create(&snap);
+	if (!err && opts.max_frames)
+		pcs_snapshot_limit_frames(snap, (size_t)opts.max_frames);
 	if (!err) {
 		err = snapshot_target(target, &opts, snap);
 		if (!err)

@@ -12,7 +12,7 @@
 // The memory ceiling: frames held by all the stacks of the snapshot being
 // filled (one at a time). What a corrupted target can make us allocate is
 // otherwise bounded only per unit.
-static size_t frames_held;
+static size_t frames_held, frames_limit = PCS_MAX_SNAPSHOT_FRAMES;
 
 struct pcs_error *pcs_snapshot_create(struct pcs_snapshot **ret)
 {
@@ -20,6 +20,7 @@ struct pcs_error *pcs_snapshot_create(struct pcs_snapshot **ret)
 	if (!snap)
 		return &pcs_enomem;
 	frames_held = 0;
+	frames_limit = PCS_MAX_SNAPSHOT_FRAMES;
 	pcs_strtab_init(&snap->strings);
 	*ret = snap;
 	return NULL;
@@ -70,15 +71,21 @@ struct pcs_error *pcs_snapshot_warn(struct pcs_snapshot *snap, const char *fmt, 
 struct pcs_error *pcs_stack_push(struct pcs_stack *stack,
 				 const struct pcs_frame *frame)
 {
-	if (frames_held >= PCS_MAX_SNAPSHOT_FRAMES)
+	if (frames_held >= frames_limit)
 		return pcs_error_create(PCS_ERROR_LIMIT,
-					"memory ceiling: more than %d frames in all",
-					PCS_MAX_SNAPSHOT_FRAMES);
+					"memory ceiling: more than %zu frames in all",
+					frames_limit);
 	if (!PCS_VEC_RESERVE(stack->frames, stack->nframes, stack->cap_frames, 1))
 		return &pcs_enomem;
 	stack->frames[stack->nframes++] = *frame;
 	frames_held++;
 	return NULL;
+}
+
+void pcs_snapshot_limit_frames(struct pcs_snapshot *snap, size_t max)
+{
+	(void)snap;
+	frames_limit = max;
 }
 
 void pcs_stack_reverse(struct pcs_stack *stack)

@@ -143,6 +143,9 @@ struct pcs_error *pcs_snapshot_warn(struct pcs_snapshot *snap, const char *fmt, 
  */
 enum { PCS_MAX_SNAPSHOT_FRAMES = 10 * 1000 * 1000 };
 
+/** Lower the ceiling for the frames of @p snap to @p max. */
+void pcs_snapshot_limit_frames(struct pcs_snapshot *snap, size_t max);
+
 struct pcs_error *pcs_stack_push(struct pcs_stack *stack,
 				 const struct pcs_frame *frame);
 /** Reverse the frames (collectors walk newest first). */

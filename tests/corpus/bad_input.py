@@ -23,6 +23,9 @@ nothing on stdout.  A signal, a timeout or any other status fails the case.
                       .previous on 3.11+): that stack is cut where the loop
                       starts, with a warning (3), live and from a core;
                       every other thread is still complete
+  memory ceiling      --max-frames 100 on the deep_recursion scenario (about
+                      1,000 frames): at most 100 frames, the stacks past
+                      the ceiling cut with a warning naming it (3)
   unknown greenlet    a process whose greenlet is a release with neither
                       DWARF nor a built-in table: threads are dumped, the
                       greenlets are not, a warning names the release (3)
@@ -254,6 +257,24 @@ def loop_problems(result):
     return problems
 
 
+def ceiling_problems(result):
+    if result.returncode != 3:
+        return ['exit status %d, want 3' % result.returncode]
+    try:
+        doc = json.loads(result.stdout.decode('utf-8'))
+    except ValueError as e:
+        return ['stdout not JSON: %s' % e]
+    problems = []
+    frames = sum(len(t.get('frames') or ()) for t in doc.get('threads') or ())
+    if not 0 < frames <= 100:
+        problems.append('%d frames in all, want 1 to 100' % frames)
+    if not any('memory ceiling' in (t.get('truncated') or '') for t in doc.get('threads') or ()):
+        problems.append('no stack cut at the memory ceiling')
+    if not any('memory ceiling' in w for w in doc.get('warnings') or ()):
+        problems.append('no warning names the memory ceiling')
+    return problems
+
+
 def unknown_greenlet(checker, workdir):
     """Debian's greenlet, relabelled as a release the tool has no table for."""
     case = 'greenlet unknown-version'
@@ -343,6 +364,13 @@ def run_cases(checker, pythons, workdir, gcore):
         sleeper.wait()
 
     unknown_greenlet(c, workdir)
+    if c.selected('memory-ceiling') and pythons:
+        ceiling_dir = os.path.join(workdir, 'ceiling')
+        os.mkdir(ceiling_dir)
+        with run.Target(pythons[-1], 'deep_recursion', ceiling_dir) as target:
+            result = c.tool(['--max-frames', '100', '--pid', str(target.pid)])
+            problems = c.crash(result) or ceiling_problems(result)
+            c.report('memory-ceiling', problems, result)
     frame_loops(c, pythons, workdir, gcore)
 
     # Python cores: truncated, or with the wrong executable.
