@@ -192,6 +192,12 @@ else
 	[ ${#gevent_sid[@]} -gt 0 ] &&
 		corpus corpus-gevent-sid --core-writer kernel --scenario gevent_pool "${gevent_sid[@]}"
 fi
+# Valgrind-clean on the corpus: each kind of unit, from cores, on the system
+# python (DWARF from its -dbg package, greenlet and gevent from Debian).
+corpus corpus-valgrind --tool tests/valgrind.sh --mode core --python /usr/bin/python3 \
+	--scenario threads_blocking --scenario deep_recursion --scenario unicode_names \
+	--scenario asyncio_gather_tree --scenario asyncio_waits --scenario greenlet_raw \
+	--scenario gevent_pool
 run gdb python3 tests/gdb/run.py
 run bad-input python3 tests/corpus/bad_input.py --tool src/pycore-stacks
 run sanitizers tests/sanitize.sh
