@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/gdb_target.h"
 #include "collect/collect.h"
@@ -32,6 +33,7 @@ enum exit_status {
 enum format {
 	FORMAT_TEXT,
 	FORMAT_JSON,
+	FORMAT_COLLAPSED,
 };
 
 struct options {
@@ -47,6 +49,12 @@ struct options {
 	const char *only;
 	/** Only the thread with this OS tid (0: all); -1: gdb's selected one. */
 	int thread;
+	/** Show each frame's source line (text, json). */
+	bool no_source;
+	/** Fold greenlets and tasks parked in the same place (text). */
+	bool no_group;
+	/** Colours: -1 auto (a terminal, NO_COLOR unset), 0 never, 1 always. */
+	int color;
 	/** The memory ceiling: most frames held in all (0: the default). */
 	long max_frames;
 	/** Storage for paths taken from gdb. */
@@ -65,13 +73,20 @@ static const char help_text[] =
 	"  CORE [EXECUTABLE]      a core file; the executable defaults to the one\n"
 	"                         the core names\n"
 	"  -p, --pid PID          a live process\n"
-	"  -f, --format FORMAT    text (default) or json (see OUTPUT.md)\n"
+	"  -f, --format FORMAT    text (default), json (see OUTPUT.md), or collapsed\n"
+	"                         (one line per distinct stack with its count, for\n"
+	"                         flamegraph.pl and speedscope)\n"
 	"      --layout-source S  where struct offsets come from: auto (default),\n"
 	"                         dwarf, debug-offsets, builtin\n"
 	"      --debug-dir DIR    look for separate debug info in DIR (laid out\n"
 	"                         like /usr/lib/debug) before the standard places\n"
 	"      --only KIND        only threads, greenlets or tasks\n"
 	"      --thread TID       only the thread with OS thread id TID\n"
+	"      --no-source        do not show the source line of each frame\n"
+	"      --no-group         list every greenlet and task, even those parked\n"
+	"                         in the same place as others\n"
+	"      --color WHEN       auto (default: on a terminal, unless NO_COLOR is\n"
+	"                         set), always, never\n"
 	"      --max-frames N     the memory ceiling: hold at most N frames in all\n"
 	"                         (default 10000000); past it, stacks are cut\n"
 	"                         with a warning\n"
@@ -98,7 +113,7 @@ static int usage_error(const char *fmt, const char *arg)
 static int parse_options(int argc, char **argv, struct options *opts)
 {
 	enum { OPT_VERSION = 256, OPT_LAYOUT_SOURCE, OPT_DEBUG_DIR, OPT_GDB, OPT_ONLY,
-	       OPT_THREAD, OPT_MAX_FRAMES };
+	       OPT_THREAD, OPT_MAX_FRAMES, OPT_NO_SOURCE, OPT_NO_GROUP, OPT_COLOR };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "format", required_argument, NULL, 'f' },
@@ -108,11 +123,15 @@ static int parse_options(int argc, char **argv, struct options *opts)
 		{ "only", required_argument, NULL, OPT_ONLY },
 		{ "thread", required_argument, NULL, OPT_THREAD },
 		{ "max-frames", required_argument, NULL, OPT_MAX_FRAMES },
+		{ "no-source", no_argument, NULL, OPT_NO_SOURCE },
+		{ "no-group", no_argument, NULL, OPT_NO_GROUP },
+		{ "color", required_argument, NULL, OPT_COLOR },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ 0 },
 	};
 	opts->layout_source = PCS_LAYOUT_AUTO;
+	opts->color = -1;
 	opterr = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, ":p:f:h", longopts, NULL)) != -1) {
@@ -131,6 +150,8 @@ static int parse_options(int argc, char **argv, struct options *opts)
 				opts->format = FORMAT_TEXT;
 			else if (strcmp(optarg, "json") == 0)
 				opts->format = FORMAT_JSON;
+			else if (strcmp(optarg, "collapsed") == 0)
+				opts->format = FORMAT_COLLAPSED;
 			else
 				return usage_error("unknown format '%s'", optarg);
 			break;
@@ -170,6 +191,23 @@ static int parse_options(int argc, char **argv, struct options *opts)
 			opts->max_frames = n;
 			break;
 		}
+		case OPT_NO_SOURCE:
+			opts->no_source = true;
+			break;
+		case OPT_NO_GROUP:
+			opts->no_group = true;
+			break;
+		case OPT_COLOR:
+			if (strcmp(optarg, "auto") == 0)
+				opts->color = -1;
+			else if (strcmp(optarg, "always") == 0)
+				opts->color = 1;
+			else if (strcmp(optarg, "never") == 0)
+				opts->color = 0;
+			else
+				return usage_error("unknown colour choice '%s' (auto, always, never)",
+						   optarg);
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			fputc('\n', stdout);
@@ -368,11 +406,31 @@ int main(int argc, char **argv)
 		return EXIT_NOTHING;
 	}
 
+	// Source lines come from files here, read after the target resumed.
+	if (!opts.no_source && opts.format != FORMAT_COLLAPSED) {
+		err = pcs_collect_source_lines(snap);
+		if (err) {
+			fprintf(stderr, "pycore-stacks: %s\n", err->message);
+			pcs_error_destroy(err);
+			pcs_snapshot_destroy(snap);
+			return EXIT_NOTHING;
+		}
+	}
 	struct pcs_strbuf out = PCS_STRBUF_INIT;
-	if (opts.format == FORMAT_JSON)
+	if (opts.format == FORMAT_JSON) {
 		pcs_report_json(snap, &out);
-	else
-		pcs_report_text(snap, &out);
+	} else if (opts.format == FORMAT_COLLAPSED) {
+		pcs_report_collapsed(snap, &out);
+	} else {
+		const char *no_color = getenv("NO_COLOR");
+		struct pcs_text_style style = {
+			.color = opts.color == 1 ||
+				 (opts.color == -1 && isatty(STDOUT_FILENO) &&
+				  !(no_color && *no_color)),
+			.group = !opts.no_group,
+		};
+		pcs_report_text(snap, &style, &out);
+	}
 	status = pcs_snapshot_complete(snap) ? EXIT_COMPLETE : EXIT_PARTIAL;
 	if (pcs_strbuf_error(&out) ||
 	    fwrite(out.buf, 1, out.len, stdout) != out.len || fflush(stdout) != 0) {

@@ -46,6 +46,12 @@ struct pcs_error *pcs_collect_tasks(struct pcs_python *py,
 struct pcs_error *pcs_collect_greenlets(struct pcs_python *py,
 					struct pcs_snapshot *snap);
 
+/**
+ * Give each Python frame of @p snap the text of its line, from the file its
+ * code names, where that file is readable here.
+ */
+struct pcs_error *pcs_collect_source_lines(struct pcs_snapshot *snap);
+
 struct pcs_symbols;
 
 /**

@@ -30,6 +30,11 @@ struct pcs_frame {
 	const char *file;
 	/** -1: no line (None). */
 	int line;
+	/**
+	 * The text of that line, stripped, where the file is readable here
+	 * (pcs_collect_source_lines()); else NULL.
+	 */
+	const char *source;
 };
 
 /** A list of frames, outermost first. */

@@ -320,7 +320,7 @@ struct pcs_error *pcs_object_int(struct pcs_python *py, pcs_addr_t addr,
 		if (err)
 			return err;
 		negative = size < 0;
-		ndigits = negative ? (uint64_t)-size : (uint64_t)size;
+		ndigits = negative ? -(uint64_t)size : (uint64_t)size;
 		break;
 	}
 	case PCS_LONG_LV_TAG: {

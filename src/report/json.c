@@ -26,9 +26,15 @@ static void add_frame(struct pcs_strbuf *out, const struct pcs_frame *f)
 	pcs_strbuf_adds(out, ", \"file\": ");
 	add_str(out, f->file);
 	if (f->line >= 0)
-		pcs_strbuf_addf(out, ", \"line\": %d}", f->line);
+		pcs_strbuf_addf(out, ", \"line\": %d", f->line);
 	else
-		pcs_strbuf_adds(out, ", \"line\": null}");
+		pcs_strbuf_adds(out, ", \"line\": null");
+	// An addition to the contract: the line's text, where known.
+	if (f->source) {
+		pcs_strbuf_adds(out, ", \"source\": ");
+		add_str(out, f->source);
+	}
+	pcs_strbuf_addc(out, '}');
 }
 
 static void add_stack(struct pcs_strbuf *out, const struct pcs_stack *st)

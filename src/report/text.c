@@ -3,27 +3,115 @@
 
 // Text for people: Python's own traceback look, so the lines read like
 // every traceback they have seen. Strings from the target are escaped.
+// The greenlet and task trees are in text_greenlets.c and text_tasks.c.
 
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "report/report.h"
+#include "report/text_internal.h"
 
-static void add_frame(struct pcs_strbuf *out, const struct pcs_frame *f)
+// SGR sequences, close to CPython 3.13's coloured tracebacks.
+static const char *const sgr[] = {
+	[PCS_COLOR_NONE] = "\033[0m",
+	[PCS_COLOR_HEADER] = "\033[1m",
+	[PCS_COLOR_FILE] = "\033[35m",
+	[PCS_COLOR_LINE] = "\033[35m",
+	[PCS_COLOR_FUNCTION] = "\033[1;35m",
+	[PCS_COLOR_DIM] = "\033[2m",
+	[PCS_COLOR_WARNING] = "\033[1;31m",
+};
+
+void pcs_text_color(struct pcs_text *tx, enum pcs_text_color color)
 {
-	pcs_strbuf_adds(out, "  File \"");
-	pcs_strbuf_add_safe(out, f->file ? f->file : "???");
-	if (f->line >= 0)
-		pcs_strbuf_addf(out, "\", line %d, in ", f->line);
-	else
-		pcs_strbuf_adds(out, "\", line ?, in ");
-	pcs_strbuf_add_safe(out, f->function ? f->function : "???");
-	pcs_strbuf_addc(out, '\n');
+	if (tx->style && tx->style->color)
+		pcs_strbuf_adds(tx->out, sgr[color]);
 }
 
-static void add_thread(struct pcs_strbuf *out, const struct pcs_thread *th)
+void pcs_text_frame(struct pcs_text *tx, const char *prefix, const struct pcs_frame *f)
 {
+	struct pcs_strbuf *out = tx->out;
+	pcs_strbuf_adds(out, prefix);
+	pcs_strbuf_adds(out, "  File \"");
+	pcs_text_color(tx, PCS_COLOR_FILE);
+	pcs_strbuf_add_safe(out, f->file ? f->file : "???");
+	pcs_text_color(tx, PCS_COLOR_NONE);
+	pcs_strbuf_adds(out, "\", line ");
+	pcs_text_color(tx, PCS_COLOR_LINE);
+	if (f->line >= 0)
+		pcs_strbuf_addf(out, "%d", f->line);
+	else
+		pcs_strbuf_addc(out, '?');
+	pcs_text_color(tx, PCS_COLOR_NONE);
+	pcs_strbuf_adds(out, ", in ");
+	pcs_text_color(tx, PCS_COLOR_FUNCTION);
+	pcs_strbuf_add_safe(out, f->function ? f->function : "???");
+	pcs_text_color(tx, PCS_COLOR_NONE);
+	pcs_strbuf_addc(out, '\n');
+	if (f->source) {
+		pcs_strbuf_adds(out, prefix);
+		pcs_strbuf_adds(out, "    ");
+		pcs_strbuf_add_safe(out, f->source);
+		pcs_strbuf_addc(out, '\n');
+	}
+}
+
+void pcs_text_stack(struct pcs_text *tx, const char *prefix, const struct pcs_stack *st,
+		    const char *what)
+{
+	for (size_t i = 0; i < st->nframes; i++)
+		pcs_text_frame(tx, prefix, &st->frames[i]);
+	if (st->truncated) {
+		pcs_strbuf_adds(tx->out, prefix);
+		pcs_text_color(tx, PCS_COLOR_WARNING);
+		pcs_strbuf_addf(tx->out, "  ... %s truncated: ", what);
+		pcs_strbuf_add_safe(tx->out, st->truncated);
+		pcs_text_color(tx, PCS_COLOR_NONE);
+		pcs_strbuf_addc(tx->out, '\n');
+	}
+}
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	return h ^ (v + UINT64_C(0x9e3779b97f4a7c15) + (h << 6) + (h >> 2));
+}
+
+uint64_t pcs_text_stack_hash(const struct pcs_stack *st, uint64_t seed)
+{
+	uint64_t h = seed;
+	for (size_t i = 0; i < st->nframes; i++) {
+		const struct pcs_frame *f = &st->frames[i];
+		// Interned strings: equal text, equal pointer.
+		h = mix(mix(mix(h, (uintptr_t)f->function), (uintptr_t)f->file),
+			(uint64_t)f->line);
+	}
+	return h;
+}
+
+bool pcs_text_same_stack(const struct pcs_stack *a, const struct pcs_stack *b)
+{
+	if (a->nframes != b->nframes || a->truncated || b->truncated)
+		return false;
+	for (size_t i = 0; i < a->nframes; i++) {
+		const struct pcs_frame *x = &a->frames[i], *y = &b->frames[i];
+		if (x->function != y->function || x->file != y->file || x->line != y->line)
+			return false;
+	}
+	return true;
+}
+
+void pcs_text_branch(struct pcs_text *tx, const char *prefix, bool last)
+{
+	pcs_strbuf_adds(tx->out, prefix);
+	pcs_text_color(tx, PCS_COLOR_DIM);
+	pcs_strbuf_adds(tx->out, last ? "\u2514\u2500 " : "\u251c\u2500 ");
+	pcs_text_color(tx, PCS_COLOR_NONE);
+}
+
+static void add_thread(struct pcs_text *tx, const struct pcs_thread *th)
+{
+	struct pcs_strbuf *out = tx->out;
+	pcs_text_color(tx, PCS_COLOR_HEADER);
 	pcs_strbuf_adds(out, "Thread ");
 	if (th->tid)
 		pcs_strbuf_addf(out, "%d", th->tid);
@@ -34,6 +122,7 @@ static void add_thread(struct pcs_strbuf *out, const struct pcs_thread *th)
 		pcs_strbuf_add_safe(out, th->name);
 		pcs_strbuf_addc(out, '"');
 	}
+	pcs_text_color(tx, PCS_COLOR_NONE);
 	pcs_strbuf_addf(out, " (ident 0x%" PRIx64, th->ident);
 	if (th->interpreter)
 		pcs_strbuf_addf(out, ", interpreter %" PRId64, th->interpreter);
@@ -44,396 +133,44 @@ static void add_thread(struct pcs_strbuf *out, const struct pcs_thread *th)
 		pcs_strbuf_adds(out, "Traceback (most recent call last):\n");
 	else if (!th->stack.truncated)
 		pcs_strbuf_adds(out, "  (no Python frames)\n");
-	if (th->stack.truncated) {
-		pcs_strbuf_adds(out, "  ... stack truncated: ");
-		pcs_strbuf_add_safe(out, th->stack.truncated);
-		pcs_strbuf_addc(out, '\n');
-	}
-	for (size_t i = 0; i < th->stack.nframes; i++)
-		add_frame(out, &th->stack.frames[i]);
+	pcs_text_stack(tx, "", &th->stack, "stack");
 }
 
-// asyncio tasks as a tree: roots are the tasks no task awaits; under each
-// task, its await chain, then the tasks it awaits. A task awaited by
-// several is drawn under each; a cycle is drawn once and marked.
-enum { MAX_TREE_DEPTH = 256 };
-
-static bool task_index(const struct pcs_snapshot *snap, uint64_t addr, size_t *index)
+// "3 threads · 9 greenlets: 1 running, 8 suspended · 12 asyncio tasks".
+static void add_summary(struct pcs_text *tx)
 {
-	const struct pcs_task *t = pcs_snapshot_find_task(snap, addr);
-	if (t)
-		*index = (size_t)(t - snap->tasks);
-	return t != NULL;
-}
-
-static void add_task_tree(struct pcs_strbuf *out, const struct pcs_snapshot *snap,
-			  size_t index, struct pcs_strbuf *prefix, bool last,
-			  unsigned char *on_path, int depth)
-{
-	const struct pcs_task *task = &snap->tasks[index];
-	size_t plen = prefix->len;
-	pcs_strbuf_add(out, prefix->buf ? prefix->buf : "", plen);
-	pcs_strbuf_adds(out, last ? "\u2514\u2500 " : "\u251c\u2500 ");
-	pcs_strbuf_adds(out, "Task ");
-	if (task->name) {
-		pcs_strbuf_addc(out, '"');
-		pcs_strbuf_add_safe(out, task->name);
-		pcs_strbuf_adds(out, "\" ");
-	}
-	pcs_strbuf_addf(out, "(0x%" PRIx64, task->address);
-	if (task->tid)
-		pcs_strbuf_addf(out, ", thread %d", task->tid);
-	if (task->running)
-		pcs_strbuf_adds(out, ", running");
-	if (on_path[index]) {
-		pcs_strbuf_adds(out, ") ... awaits itself: cycle\n");
-		return;
-	}
-	pcs_strbuf_adds(out, ")\n");
-	pcs_strbuf_adds(prefix, last ? "   " : "\u2502  ");
-	for (size_t i = 0; i < task->stack.nframes; i++) {
-		pcs_strbuf_add(out, prefix->buf, prefix->len);
-		add_frame(out, &task->stack.frames[i]);
-	}
-	if (task->stack.truncated) {
-		pcs_strbuf_add(out, prefix->buf, prefix->len);
-		pcs_strbuf_adds(out, "  ... await chain truncated: ");
-		pcs_strbuf_add_safe(out, task->stack.truncated);
-		pcs_strbuf_addc(out, '\n');
-	}
-	on_path[index] = 1;
-	for (size_t i = 0; i < task->nawaits && depth < MAX_TREE_DEPTH; i++) {
-		size_t child;
-		if (task_index(snap, task->awaits[i], &child))
-			add_task_tree(out, snap, child, prefix, i + 1 == task->nawaits,
-				      on_path, depth + 1);
-	}
-	on_path[index] = 0;
-	prefix->len = plen;
-	if (prefix->buf)
-		prefix->buf[plen] = '\0';
-}
-
-static void add_tasks(struct pcs_strbuf *out, const struct pcs_snapshot *snap)
-{
-	unsigned char *awaited = calloc(snap->ntasks ? snap->ntasks : 1, 2);
-	if (!awaited) {
-		pcs_strbuf_adds(out, "(out of memory drawing the task tree)\n");
-		return;
-	}
-	unsigned char *on_path = awaited + snap->ntasks;
-	for (size_t i = 0; i < snap->ntasks; i++) {
-		for (size_t j = 0; j < snap->tasks[i].nawaits; j++) {
-			size_t k;
-			if (task_index(snap, snap->tasks[i].awaits[j], &k))
-				awaited[k] = 1;
+	const struct pcs_snapshot *snap = tx->snap;
+	struct pcs_strbuf *out = tx->out;
+	pcs_strbuf_addf(out, "%zu thread%s", snap->nthreads, snap->nthreads == 1 ? "" : "s");
+	if (snap->ngreenlets) {
+		static const char *const states[] = { "running", "suspended", "not-started", "dead" };
+		pcs_strbuf_addf(out, " \u00b7 %zu greenlet%s", snap->ngreenlets,
+				snap->ngreenlets == 1 ? "" : "s");
+		for (size_t s = 0, sep = 0; s < sizeof(states) / sizeof(*states); s++) {
+			size_t n = 0;
+			for (size_t i = 0; i < snap->ngreenlets; i++)
+				n += strcmp(snap->greenlets[i].state, states[s]) == 0;
+			if (n)
+				pcs_strbuf_addf(out, "%s %zu %s", sep++ ? "," : ":", n, states[s]);
 		}
 	}
-	pcs_strbuf_addf(out, "\n%zu asyncio task%s\n", snap->ntasks,
-			snap->ntasks == 1 ? "" : "s");
-	struct pcs_strbuf prefix = PCS_STRBUF_INIT;
-	bool drawn = false;
-	for (size_t i = 0; i < snap->ntasks; i++) {
-		if (awaited[i])
-			continue;
-		add_task_tree(out, snap, i, &prefix, true, on_path, 0);
-		drawn = true;
-	}
-	// Tasks that only await each other in a ring have no root.
-	if (!drawn) {
+	if (snap->ntasks) {
+		size_t running = 0;
 		for (size_t i = 0; i < snap->ntasks; i++)
-			add_task_tree(out, snap, i, &prefix, true, on_path, 0);
-	}
-	pcs_strbuf_deinit(&prefix);
-	free(awaited);
-}
-
-// Greenlets as trees, one per thread: each main greenlet, then the
-// greenlets whose parent it is, and so on. Siblings parked in the same
-// place (same type, state and frames) and without children of their own
-// are drawn once, with their count: a server's thousand workers waiting on
-// the same socket read fit on one screen.
-struct greenlet_tree {
-	const struct pcs_snapshot *snap;
-	size_t *first_child, *children;	// CSR: children of i are
-					// children[first_child[i] .. first_child[i+1])
-	uint64_t *sig;			// hash of what a sibling group shares
-	unsigned char *drawn;
-};
-
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-	h ^= v + UINT64_C(0x9e3779b97f4a7c15) + (h << 6) + (h >> 2);
-	return h;
-}
-
-static uint64_t greenlet_sig(const struct pcs_greenlet *g)
-{
-	uint64_t h = mix((uintptr_t)g->type, (uintptr_t)g->state);
-	for (size_t i = 0; i < g->stack.nframes; i++) {
-		const struct pcs_frame *f = &g->stack.frames[i];
-		h = mix(mix(mix(h, (uintptr_t)f->function), (uintptr_t)f->file),
-			(uint64_t)f->line);
-	}
-	return h;
-}
-
-static bool same_place(const struct pcs_greenlet *a, const struct pcs_greenlet *b)
-{
-	if (a->type != b->type || a->state != b->state ||
-	    a->stack.nframes != b->stack.nframes || a->stack.truncated || b->stack.truncated)
-		return false;
-	for (size_t i = 0; i < a->stack.nframes; i++) {
-		const struct pcs_frame *x = &a->stack.frames[i], *y = &b->stack.frames[i];
-		if (x->function != y->function || x->file != y->file || x->line != y->line)
-			return false;
-	}
-	return true;
-}
-
-// qsort() has no context argument: the tree and snapshot being sorted.
-static const struct greenlet_tree *sort_tree;
-static const struct pcs_snapshot *sort_snap;
-
-static int cmp_greenlet_address(const void *a, const void *b)
-{
-	uint64_t x = sort_snap->greenlets[*(const size_t *)a].address;
-	uint64_t y = sort_snap->greenlets[*(const size_t *)b].address;
-	return x < y ? -1 : x > y;
-}
-
-static int state_rank(const char *state)
-{
-	switch (state[0]) {
-	case 'r': return 0;
-	case 's': return 1;
-	case 'n': return 2;
-	default: return 3;
-	}
-}
-
-static int cmp_sibling(const void *a, const void *b)
-{
-	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-	const struct greenlet_tree *t = sort_tree;
-	bool xl = t->first_child[x] == t->first_child[x + 1];
-	bool yl = t->first_child[y] == t->first_child[y + 1];
-	if (xl != yl)
-		return xl ? 1 : -1;	// greenlets with children first
-	// Then by state: running, suspended, not started, dead.
-	const char *xs = t->snap->greenlets[x].state, *ys = t->snap->greenlets[y].state;
-	if (xs != ys)
-		return state_rank(xs) - state_rank(ys);
-	if (t->sig[x] != t->sig[y])
-		return t->sig[x] < t->sig[y] ? -1 : 1;
-	return x < y ? -1 : x > y;
-}
-
-// @p named: the name all @p count greenlets share (NULL: show none).
-static void add_greenlet_line(struct pcs_strbuf *out, const struct pcs_greenlet *g,
-			      size_t count, const char *named, bool frames_above)
-{
-	if (count > 1)
-		pcs_strbuf_addf(out, "%zu \u00d7 ", count);
-	pcs_strbuf_add_safe(out, g->is_main ? "main greenlet" : g->type ? g->type : "greenlet");
-	if (named) {
-		pcs_strbuf_adds(out, " \"");
-		pcs_strbuf_add_safe(out, named);
-		pcs_strbuf_addc(out, '"');
-	}
-	pcs_strbuf_addf(out, " (%s0x%" PRIx64 ", %s", count > 1 ? "e.g. " : "", g->address,
-			g->state);
-	if (frames_above)
-		pcs_strbuf_adds(out, ": the thread's stack above");
-	pcs_strbuf_adds(out, ")\n");
-}
-
-static void add_greenlet_tree(struct pcs_strbuf *out, struct greenlet_tree *t,
-			      size_t index, size_t count, const char *named,
-			      struct pcs_strbuf *prefix, bool last, int depth)
-{
-	const struct pcs_greenlet *g = &t->snap->greenlets[index];
-	size_t plen = prefix->len;
-	t->drawn[index] = 1;
-	pcs_strbuf_add(out, prefix->buf ? prefix->buf : "", plen);
-	pcs_strbuf_adds(out, last ? "\u2514\u2500 " : "\u251c\u2500 ");
-	// A running greenlet's frames are its thread's: drawn above, if
-	// that thread is shown.
-	bool frames_above = false;
-	for (size_t i = 0; g->state[0] == 'r' && g->tid && i < t->snap->nthreads; i++)
-		frames_above |= t->snap->threads[i].tid == g->tid;
-	add_greenlet_line(out, g, count, named, frames_above);
-	pcs_strbuf_adds(prefix, last ? "   " : "\u2502  ");
-	if (!frames_above) {
-		for (size_t i = 0; i < g->stack.nframes; i++) {
-			pcs_strbuf_add(out, prefix->buf, prefix->len);
-			add_frame(out, &g->stack.frames[i]);
-		}
-	}
-	if (g->stack.truncated) {
-		pcs_strbuf_add(out, prefix->buf, prefix->len);
-		pcs_strbuf_adds(out, "  ... frames truncated: ");
-		pcs_strbuf_add_safe(out, g->stack.truncated);
-		pcs_strbuf_addc(out, '\n');
-	}
-	size_t *kids = t->children + t->first_child[index];
-	size_t nkids = t->first_child[index + 1] - t->first_child[index];
-	for (size_t i = 0; i < nkids && depth < MAX_TREE_DEPTH;) {
-		size_t j = i + 1;
-		bool leaf = t->first_child[kids[i]] == t->first_child[kids[i] + 1];
-		while (leaf && j < nkids && t->sig[kids[j]] == t->sig[kids[i]] &&
-		       same_place(&t->snap->greenlets[kids[i]], &t->snap->greenlets[kids[j]]))
-			j++;
-		const char *shared = t->snap->greenlets[kids[i]].name;
-		for (size_t k = i + 1; k < j; k++) {
-			t->drawn[kids[k]] = 1;
-			if (t->snap->greenlets[kids[k]].name != shared)
-				shared = NULL;	// interned: same name, same pointer
-		}
-		if (!t->drawn[kids[i]])
-			add_greenlet_tree(out, t, kids[i], j - i, shared, prefix, j == nkids,
-					  depth + 1);
-		i = j;
-	}
-	prefix->len = plen;
-	if (prefix->buf)
-		prefix->buf[plen] = '\0';
-}
-
-static void add_greenlets(struct pcs_strbuf *out, const struct pcs_snapshot *snap)
-{
-	size_t n = snap->ngreenlets;
-	struct greenlet_tree t = { .snap = snap };
-	size_t *parent = malloc(n * sizeof(*parent));
-	t.first_child = calloc(n + 1, sizeof(*t.first_child));
-	t.children = malloc(n * sizeof(*t.children));
-	t.sig = malloc(n * sizeof(*t.sig));
-	t.drawn = calloc(n, 1);
-	size_t counts[4] = { 0 };
-	static const char *const states[4] = { "running", "suspended", "not-started", "dead" };
-	if (!parent || !t.first_child || !t.children || !t.sig || !t.drawn) {
-		pcs_strbuf_adds(out, "(out of memory drawing the greenlet tree)\n");
-		goto out;
-	}
-	// Parents by address: sort indices by address, then look each up.
-	for (size_t i = 0; i < n; i++) {
-		t.sig[i] = greenlet_sig(&snap->greenlets[i]);
-		parent[i] = SIZE_MAX;
-		for (size_t s = 0; s < 4; s++)
-			counts[s] += strcmp(snap->greenlets[i].state, states[s]) == 0;
-	}
-	{
-		size_t *by_addr = t.children;
-		for (size_t i = 0; i < n; i++)
-			by_addr[i] = i;
-		sort_snap = snap;
-		if (n > 1)
-			qsort(by_addr, n, sizeof(*by_addr), cmp_greenlet_address);
-		for (size_t i = 0; i < n; i++) {
-			uint64_t p = snap->greenlets[i].parent;
-			size_t lo = 0, hi = n;
-			while (p && lo < hi) {
-				size_t mid = lo + (hi - lo) / 2;
-				uint64_t a = snap->greenlets[by_addr[mid]].address;
-				if (a == p) {
-					parent[i] = by_addr[mid];
-					break;
-				}
-				if (a < p)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-		}
-	}
-	for (size_t i = 0; i < n; i++)
-		if (parent[i] != SIZE_MAX)
-			t.first_child[parent[i] + 1]++;
-	for (size_t i = 0; i < n; i++)
-		t.first_child[i + 1] += t.first_child[i];
-	{
-		size_t *fill = calloc(n ? n : 1, sizeof(*fill));
-		if (!fill) {
-			pcs_strbuf_adds(out, "(out of memory drawing the greenlet tree)\n");
-			goto out;
-		}
-		for (size_t i = 0; i < n; i++)
-			if (parent[i] != SIZE_MAX)
-				t.children[t.first_child[parent[i]] + fill[parent[i]]++] = i;
-		free(fill);
-	}
-	sort_tree = &t;
-	for (size_t i = 0; i < n; i++) {
-		size_t nk = t.first_child[i + 1] - t.first_child[i];
-		if (nk > 1)
-			qsort(t.children + t.first_child[i], nk, sizeof(size_t), cmp_sibling);
-	}
-
-	pcs_strbuf_addf(out, "\n%zu greenlet%s", n, n == 1 ? "" : "s");
-	if (snap->greenlet_version) {
-		pcs_strbuf_adds(out, " (greenlet ");
-		pcs_strbuf_add_safe(out, snap->greenlet_version);
-		pcs_strbuf_addc(out, ')');
-	}
-	for (size_t s = 0, sep = 0; s < 4; s++) {
-		if (counts[s])
-			pcs_strbuf_addf(out, "%s %zu %s", sep++ ? "," : ":", counts[s], states[s]);
+			running += snap->tasks[i].running;
+		pcs_strbuf_addf(out, " \u00b7 %zu asyncio task%s: %zu pending", snap->ntasks,
+				snap->ntasks == 1 ? "" : "s", snap->ntasks);
+		if (running)
+			pcs_strbuf_addf(out, " (%zu running)", running);
 	}
 	pcs_strbuf_addc(out, '\n');
-	// One tree per thread, from its roots, in the order threads are
-	// shown; then what a damaged parent chain (a loop) leaves undrawn;
-	// then the greenlets of threads not shown (or not known), by thread.
-	struct pcs_strbuf prefix = PCS_STRBUF_INIT;
-	for (size_t th = 0;; th++) {
-		int tid;
-		const char *name = NULL;
-		if (th < snap->nthreads) {
-			tid = snap->threads[th].tid;
-			name = snap->threads[th].name;
-			if (!tid)
-				continue;
-		} else {
-			size_t i = 0;
-			while (i < n && t.drawn[i])
-				i++;
-			if (i == n)
-				break;
-			tid = snap->greenlets[i].tid;
-		}
-		bool header = false;
-		for (int pass = 0; pass < 2; pass++) {
-			for (size_t i = 0; i < n; i++) {
-				const struct pcs_greenlet *g = &snap->greenlets[i];
-				if (t.drawn[i] || g->tid != tid ||
-				    (pass == 0 && parent[i] != SIZE_MAX))
-					continue;
-				if (!header && tid) {
-					pcs_strbuf_addf(out, "Thread %d", tid);
-					if (name) {
-						pcs_strbuf_adds(out, " \"");
-						pcs_strbuf_add_safe(out, name);
-						pcs_strbuf_addc(out, '"');
-					}
-					pcs_strbuf_addc(out, '\n');
-				} else if (!header) {
-					pcs_strbuf_adds(out, "Thread not known\n");
-				}
-				header = true;
-				add_greenlet_tree(out, &t, i, 1, g->name, &prefix, true, 0);
-			}
-		}
-	}
-	pcs_strbuf_deinit(&prefix);
-out:
-	free(parent);
-	free(t.first_child);
-	free(t.children);
-	free(t.sig);
-	free(t.drawn);
 }
 
-void pcs_report_text(const struct pcs_snapshot *snap, struct pcs_strbuf *out)
+void pcs_report_text(const struct pcs_snapshot *snap, const struct pcs_text_style *style,
+		     struct pcs_strbuf *out)
 {
+	struct pcs_text tx = { .out = out, .snap = snap, .style = style };
+	pcs_text_color(&tx, PCS_COLOR_HEADER);
 	if (snap->kind == PCS_SNAPSHOT_CORE) {
 		pcs_strbuf_adds(out, "Core ");
 		pcs_strbuf_add_safe(out, snap->core);
@@ -441,25 +178,27 @@ void pcs_report_text(const struct pcs_snapshot *snap, struct pcs_strbuf *out)
 	} else {
 		pcs_strbuf_addf(out, "Process %d", snap->pid);
 	}
+	pcs_text_color(&tx, PCS_COLOR_NONE);
 	pcs_strbuf_adds(out, ": CPython ");
 	pcs_strbuf_add_safe(out, snap->python_version);
 	pcs_strbuf_adds(out, " (");
 	pcs_strbuf_add_safe(out, snap->executable ? snap->executable : "?");
 	pcs_strbuf_addf(out, "), layout from %s\n", snap->layout);
-	pcs_strbuf_addf(out, "%zu thread%s\n", snap->nthreads,
-			snap->nthreads == 1 ? "" : "s");
+	add_summary(&tx);
 	for (size_t i = 0; i < snap->nthreads; i++) {
 		pcs_strbuf_addc(out, '\n');
-		add_thread(out, &snap->threads[i]);
+		add_thread(&tx, &snap->threads[i]);
 	}
 	if (snap->ngreenlets)
-		add_greenlets(out, snap);
+		pcs_text_greenlets(&tx);
 	if (snap->ntasks)
-		add_tasks(out, snap);
+		pcs_text_tasks(&tx);
 	if (snap->nwarnings)
 		pcs_strbuf_addc(out, '\n');
 	for (size_t i = 0; i < snap->nwarnings; i++) {
+		pcs_text_color(&tx, PCS_COLOR_WARNING);
 		pcs_strbuf_adds(out, "warning: ");
+		pcs_text_color(&tx, PCS_COLOR_NONE);
 		pcs_strbuf_add_safe(out, snap->warnings[i]);
 		pcs_strbuf_addc(out, '\n');
 	}

@@ -70,7 +70,8 @@ void test_report(void)
 	add(snap, 0xa2040, 0xa2000, "suspended", NULL, 4);
 
 	struct pcs_strbuf out = PCS_STRBUF_INIT;
-	pcs_report_text(snap, &out);
+	struct pcs_text_style style = { .group = true };
+	pcs_report_text(snap, &style, &out);
 	const char *text = out.buf ? out.buf : "";
 	CHECK(strstr(text, "1010 greenlets: 1 running, 1008 suspended, 1 dead\n"));
 	CHECK(strstr(text, "Thread 7 \"MainThread\"\n"));
