@@ -198,6 +198,7 @@ corpus corpus-valgrind --tool tests/valgrind.sh --mode core --python /usr/bin/py
 	--scenario threads_blocking --scenario deep_recursion --scenario unicode_names \
 	--scenario asyncio_gather_tree --scenario asyncio_waits --scenario greenlet_raw \
 	--scenario gevent_pool
+run man python3 tests/man/check.py --tool src/pycore-stacks
 run gdb python3 tests/gdb/run.py
 run bad-input python3 tests/corpus/bad_input.py --tool src/pycore-stacks
 run sanitizers tests/sanitize.sh
