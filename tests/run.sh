@@ -106,7 +106,7 @@ for s in threads_blocking generators_methods deep_recursion unicode_names \
 	threads+=(--scenario "$s")
 done
 asyncio=()
-for s in asyncio_chains asyncio_gather_tree asyncio_waits asyncio_taskgroup \
+for s in asyncio_chains asyncio_gather_tree asyncio_waits asyncio_taskgroup asyncio_many \
 	asyncio_threads asyncio_pytask; do
 	asyncio+=(--scenario "$s")
 done

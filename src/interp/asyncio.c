@@ -175,13 +175,15 @@ static struct pcs_error *awaited_object(struct pcs_python *py, pcs_addr_t frame,
 	case PCS_YF_STACKTOP_RESUME: {
 		// 3.11/3.12 tell "in yield from" by the instruction after the
 		// one suspended at: RESUME with oparg >= 2 (after yield from /
-		// await, not a plain yield).
+		// await, not a plain yield), as specialized or instrumented.
 		uint64_t instr;
 		uint8_t code[2];
 		if ((err = pcs_read_field(py, frame, PCS_F_iframe_instr_ptr, &instr)) ||
 		    (err = pcs_target_read(py->target, instr + 2, code, 2)))
 			return err;
-		if (code[0] != props->resume_opcode || code[1] < 2)
+		if ((code[0] != props->resume_opcode &&
+		     (!props->resume_opcode_variant || code[0] != props->resume_opcode_variant)) ||
+		    code[1] < 2)
 			return NULL;
 	}
 		__attribute__((fallthrough));

@@ -245,6 +245,12 @@ struct pcs_python_props {
 	uint8_t yf_stack_depth;
 	/** The RESUME opcode (PCS_YF_STACKTOP_RESUME); YIELD_FROM (FRAMEOBJ). */
 	uint8_t resume_opcode;
+	/**
+	 * What RESUME may have become in co_code_adaptive: RESUME_QUICK once
+	 * specialized (3.11), INSTRUMENTED_RESUME under sys.monitoring (3.12);
+	 * 0: none.
+	 */
+	uint8_t resume_opcode_variant;
 	enum pcs_running_loop_model running_loop;
 	enum pcs_gc_model gc;
 	/** _asyncio's module attribute holding the WeakSet of tasks. */

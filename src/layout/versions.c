@@ -80,6 +80,7 @@ static const struct pcs_python_props versions[] = {
 	  .thread_name_attr = "_name", .asyncio = PCS_ASYNCIO_WEAKSET,
 	  .asyncio_weakset = "_all_tasks", .yf = PCS_YF_STACKTOP_RESUME,
 	  .yf_state_first = -1, .yf_state_last = -1, .resume_opcode = 151,
+	  .resume_opcode_variant = 150, /* RESUME_QUICK */
 	  .running_loop = PCS_RUNNING_LOOP_DICT_HOLDER, .gc = PCS_GC_INTERP },
 	// 3.12: shim frames owned by the C stack (gh-100762), per-interpreter
 	// GIL (PEP 684), compact ints (gh-101291), tagged dict-or-values.
@@ -91,7 +92,8 @@ static const struct pcs_python_props versions[] = {
 	  .longs = PCS_LONG_LV_TAG, .strings = PCS_STR_PEP393,
 	  .thread_name_attr = "_name", .asyncio = PCS_ASYNCIO_WEAKSET,
 	  .yf = PCS_YF_STACKTOP_RESUME, .yf_state_first = -1, .yf_state_last = -1,
-	  .resume_opcode = 151, .running_loop = PCS_RUNNING_LOOP_DICT,
+	  .resume_opcode = 151, .resume_opcode_variant = 240, /* INSTRUMENTED_RESUME */
+	  .running_loop = PCS_RUNNING_LOOP_DICT,
 	  .asyncio_weakset = "_scheduled_tasks", .gc = PCS_GC_INTERP },
 	// 3.13: _PyCFrame removed (gh-113071), inline values (gh-115776).
 	{ 3, 13, .root = PCS_ROOT_RUNTIME, .frames = PCS_FRAMES_IFRAME,

@@ -528,6 +528,19 @@ def expect_asyncio_waits(truth):
     }, {})
 
 
+def expect_asyncio_many(truth):
+    """1,000 tasks in three places: the collapsed check must fold them so."""
+    import collections
+    tasks = truth.get('tasks') or []
+    places = collections.Counter(tuple(f['function'] for f in t['frames']) for t in tasks)
+    want = {('handler', 'wait_event', 'wait'): 600, ('napper', 'sleep'): 300,
+            ('reader', 'get'): 100}
+    # 3.6's own Event.wait, sleep and Queue.get are generators: same names.
+    if dict(places) != want:
+        return ['tasks by place %r, want %r' % (dict(places), want)]
+    return [] if all(not t['awaits'] for t in tasks) else ['a task awaits another']
+
+
 def expect_asyncio_taskgroup(truth):
     # TaskGroup.__aexit__ waits in itself (3.11-3.13) or in _aexit (3.14+).
     return expect_task_graph(truth, {
@@ -813,6 +826,7 @@ EXPECT = {
     'asyncio_gather_tree': expect_asyncio_gather_tree,
     'asyncio_chains': expect_asyncio_chains,
     'asyncio_waits': expect_asyncio_waits,
+    'asyncio_many': expect_asyncio_many,
     'asyncio_taskgroup': expect_asyncio_taskgroup,
     'asyncio_threads': expect_asyncio_threads,
     'deep_recursion': expect_deep_recursion,
@@ -1108,11 +1122,48 @@ def run_and_compare(tool, args, truth, kind, verbose, layout=None, extra=()):
         errors.append('target.layout is %r, want %r'
                       % ((doc.get('target') or {}).get('layout'), layout))
     if kind == 'core':
-        errors.extend(text_errors(tool, [a for a in argv[1:] if a not in ('--format', 'json')],
-                                  truth))
+        plain = [a for a in argv[1:] if a not in ('--format', 'json')]
+        errors.extend(text_errors(tool, plain, truth))
+        errors.extend(collapsed_errors(tool, plain, truth))
     if errors:
         raise CaseError('%s\n%s' % (head, indent('\n'.join(errors))))
     return '%s (%.1fs)' % (head, result.seconds) if verbose else None
+
+
+def collapsed_line(kind, frames):
+    def name(text):
+        return text.replace(';', ',')
+    return ';'.join([kind] + ['%s (%s:%s)' % (name(f['function']), name(f['file']), f['line'])
+                              for f in frames])
+
+
+def collapsed_errors(tool, args, truth):
+    """--format collapsed of the same core: each distinct stack with its count."""
+    import collections
+    argv = [tool, '--format', 'collapsed'] + args
+    result = run_command(argv, TOOL_TIMEOUT)
+    if result.timed_out or result.returncode != 0:
+        return ['$ %s: %s' % (quote(argv), result.describe())]
+    want = collections.Counter()
+    units = [('thread', t) for t in truth['threads']]
+    units += [('greenlet', g) for g in truth.get('greenlets') or () if g['state'] != 'running']
+    units += [('task', t) for t in truth.get('tasks') or ()]
+    for kind, unit in units:
+        if unit.get('volatile'):
+            return []           # its lines move: nothing exact to compare
+        if unit['frames']:
+            want[collapsed_line(kind, unit['frames'])] += 1
+    got = collections.Counter()
+    for line in result.stdout.decode('utf-8').splitlines():
+        stack, _, count = line.rpartition(' ')
+        if not count.isdigit() or got[stack]:
+            return ['$ %s: malformed or repeated line %r' % (quote(argv), line)]
+        got[stack] = int(count)
+    errors = []
+    for stack in sorted(set(want) | set(got)):
+        if want[stack] != got[stack]:
+            errors.append('collapsed: %d x %s, want %d' % (got[stack], stack, want[stack]))
+    return errors
 
 
 def text_errors(tool, args, truth):
