@@ -18,6 +18,11 @@ nothing on stdout.  A signal, a timeout or any other status fails the case.
                       left running, not stopped), --pid of no process
   wrong executable    a Python core with /bin/sleep, another Python's
                       binary, or a missing path as EXECUTABLE
+  garbage memory      a Python core whose memory is overwritten with
+                      pseudo-random bytes (every PT_LOAD segment, the
+                      writable ones, the large writable ones: the heap) or
+                      with zeros: a clean failure (1, one line) or an
+                      honest partial dump (3, JSON with warnings)
   frame loops         a thread whose frame chain loops back on itself
                       (ctypes rewires f_back, or _PyInterpreterFrame
                       .previous on 3.11+): that stack is cut where the loop
@@ -156,6 +161,43 @@ def not_stopped(pid):
                 state = f.read().rsplit(')', 1)[1].split()[0]
         return ['pid %d left stopped (state %s)' % (pid, state)] if state in 'Tt' else []
     return check
+
+
+# Which dumped segments to overwrite: (flags, size) -> bool.
+SCRAMBLE = {
+    'all': lambda flags, size: True,
+    'writable': lambda flags, size: flags & 2,             # PF_W: data, heap, stacks
+    'heap': lambda flags, size: flags & 2 and size >= 8 << 20,
+}
+
+
+def scrambled(core, workdir, fill, which):
+    """A copy of core whose chosen dumped segments are all fill(n) bytes."""
+    import struct
+    out = os.path.join(workdir, 'scrambled-%s-%s.core' % (which, fill.__name__))
+    shutil.copyfile(core, out)
+    with open(out, 'r+b') as f:
+        head = f.read(64)
+        phoff, = struct.unpack_from('<Q', head, 32)
+        phentsize, phnum = struct.unpack_from('<HH', head, 54)
+        for i in range(phnum):
+            f.seek(phoff + i * phentsize)
+            ptype, flags, offset, _, _, filesz = struct.unpack('<IIQQQQ', f.read(40))
+            if ptype == 1 and filesz and SCRAMBLE[which](flags, filesz):   # PT_LOAD
+                f.seek(offset)
+                f.write(fill(filesz))
+    return out
+
+
+def random_bytes(n):
+    import random
+    rng = random.Random(n)
+    return bytes(rng.getrandbits(8) for _ in range(min(n, 1 << 16))) * (n // (1 << 16)) + \
+        bytes(rng.getrandbits(8) for _ in range(n % (1 << 16)))
+
+
+def zeros(n):
+    return bytes(n)
 
 
 def truncated(core, size, workdir):
@@ -385,6 +427,12 @@ def run_cases(checker, pythons, workdir, gcore):
         size = os.path.getsize(core)
         for cut in (100, 4096):
             c.expect('core truncated-%d' % cut, [truncated(core, cut, workdir)])
+        for which, fill in (('all', random_bytes), ('writable', random_bytes),
+                            ('heap', random_bytes), ('writable', zeros)):
+            # Status 0 only with every stack exactly right: garbage
+            # must never pass for a stack.
+            c.expect_partial('core garbage-memory-%s-%s' % (which, fill.__name__),
+                             [scrambled(core, workdir, fill, which)], target.truth)
         c.expect_partial('core truncated-half', [truncated(core, size // 2, workdir)],
                          target.truth)
         c.expect('exe wrong-sleep', [core, shutil.which('sleep')])
