@@ -24,7 +24,9 @@ out_path atomically (tmp file, then rename):
                 "volatile": true,      # only if declared, see ready()
                 "expect_gil": true}]}  # only if declared, see ready()
 
-frames are outermost first.  A scenario that watches event loops
+frames are outermost first; a scenario that calls record_locals() gives
+each frame "locals": {name: repr} too (_truth_locals.py).  A scenario that
+watches event loops
 (watch_loop(), through _truth_asyncio.start_loop()) also gets
 
    "tasks": [{"address": "0x...", "name": ..., "state": "pending",
@@ -79,6 +81,7 @@ _expect_gil = set()       # idents of threads declared to hold the GIL
 _main_parked = threading.Event()
 _loops = []               # [(event loop, tid of its thread or None)]: watch_loop()
 _extras = []              # [(key, fn)]: record_also()
+_locals_fn = [None]       # frame -> {name: repr}: record_locals()
 _main_ident = [None]      # set by park_and_record()
 
 # Syscall numbers of gettid(2), for Pythons without threading.get_native_id().
@@ -179,6 +182,16 @@ def record_also(key, fn):
         _cond.notify_all()
 
 
+def record_locals(fn):
+    """Give every frame of the truth its arguments and locals, "locals":
+    fn(frame), {name: repr} (_truth_locals.frame_locals, by the rules of
+    corpus/README.md, "locals truth"), taken in the same snapshots as the
+    threads, which must agree on them too."""
+    with _cond:
+        _locals_fn[0] = fn
+        _cond.notify_all()
+
+
 def skip(reason):
     """End a scenario that cannot run on this Python (exit status 77); the
     harness reports its cases as skipped, with the reason."""
@@ -223,6 +236,27 @@ def _snapshot(recorder):
             if ident != recorder:
                 snap[ident] = _frames_of(frame)
         return snap
+    finally:
+        del frames
+
+
+def _locals_snapshot(recorder, fn):
+    """{ident: ({name: repr} of each frame, outermost first)}, or None."""
+    if fn is None:
+        return None
+    frames = sys._current_frames()
+    try:
+        out = {}
+        for ident, frame in frames.items():
+            if ident == recorder:
+                continue
+            chain = []
+            while frame is not None:
+                chain.append(tuple(sorted(fn(frame).items())))
+                frame = frame.f_back
+            chain.reverse()
+            out[ident] = tuple(chain)
+        return out
     finally:
         del frames
 
@@ -303,12 +337,14 @@ def _record(out_path, expected, main):
         volatile = set(_volatile)
         loops = list(_loops)
         extras = list(_extras)
+        locals_fn = _locals_fn[0]
     previous = None
     while True:
         snap = _snapshot(recorder)
         tasks = _tasks(loops)
         extra = _extra(extras, snap)
-        key = (_agreeing(snap, volatile), tasks, extra)
+        local_vars = _locals_snapshot(recorder, locals_fn)
+        key = (_agreeing(snap, volatile), tasks, extra, local_vars)
         if key == previous:
             break
         previous = key
@@ -343,6 +379,13 @@ def _record(out_path, expected, main):
             'frames': [{'function': f, 'file': p, 'line': l}
                        for (f, p, l) in snap.get(ident, ())],
         }
+        if local_vars is not None:
+            chain = local_vars.get(ident, ())
+            if len(chain) != len(thread['frames']):
+                _fail('thread %s: %d frames, locals of %d'
+                      % (ident, len(thread['frames']), len(chain)))
+            for frame, pairs in zip(thread['frames'], chain):
+                frame['locals'] = dict(pairs)
         if ident in volatile:
             thread['volatile'] = True
         if ident in expect_gil:

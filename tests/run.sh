@@ -192,6 +192,11 @@ else
 	[ ${#gevent_sid[@]} -gt 0 ] &&
 		corpus corpus-gevent-sid --core-writer kernel --scenario gevent_pool "${gevent_sid[@]}"
 fi
+# --locals: every supported type's repr as Python's own f_locals has it.
+corpus corpus-locals --tool-arg=--locals --scenario locals_types "${pyenv_pythons[@]}" \
+	"${system_pythons[@]}" "${stripped_pythons[@]}"
+corpus corpus-locals-sid --core-writer kernel --tool-arg=--locals --scenario locals_types \
+	"${sid_pythons[@]}" --tool-arg=--debug-dir="$sid_debug_dir"
 # Valgrind-clean on the corpus: each kind of unit, from cores, on the system
 # python (DWARF from its -dbg package, greenlet and gevent from Debian).
 corpus corpus-valgrind --tool tests/valgrind.sh --mode core --python /usr/bin/python3 \
@@ -199,6 +204,9 @@ corpus corpus-valgrind --tool tests/valgrind.sh --mode core --python /usr/bin/py
 	--scenario asyncio_gather_tree --scenario asyncio_waits --scenario greenlet_raw \
 	--scenario gevent_pool
 run man python3 tests/man/check.py --tool src/pycore-stacks
+# Native frames merged with the Python ones: pyenv 3.12 (DWARF), Debian's
+# 3.11 with and without its DWARF, live and from cores.
+run native python3 tests/native/run.py --tool src/pycore-stacks
 run gdb python3 tests/gdb/run.py
 run bad-input python3 tests/corpus/bad_input.py --tool src/pycore-stacks
 run sanitizers tests/sanitize.sh

@@ -57,6 +57,10 @@ struct options {
 	int color;
 	/** The memory ceiling: most frames held in all (0: the default). */
 	long max_frames;
+	/** Each Python frame's arguments and locals. */
+	bool locals;
+	/** Native frames, with the Python frames merged in. */
+	bool native;
 	/** Storage for paths taken from gdb. */
 	struct pcs_gdb_target gdb_target;
 };
@@ -82,6 +86,11 @@ static const char help_text[] =
 	"                         like /usr/lib/debug) before the standard places\n"
 	"      --only KIND        only threads, greenlets or tasks\n"
 	"      --thread TID       only the thread with OS thread id TID\n"
+	"      --locals           the arguments and local variables of each Python\n"
+	"                         frame, with short reprs\n"
+	"      --native           native (C) frames too, unwound from each thread's\n"
+	"                         registers, with the Python frames at the\n"
+	"                         evaluation-loop frames that run them\n"
 	"      --no-source        do not show the source line of each frame\n"
 	"      --no-group         list every greenlet and task, even those parked\n"
 	"                         in the same place as others\n"
@@ -113,7 +122,8 @@ static int usage_error(const char *fmt, const char *arg)
 static int parse_options(int argc, char **argv, struct options *opts)
 {
 	enum { OPT_VERSION = 256, OPT_LAYOUT_SOURCE, OPT_DEBUG_DIR, OPT_GDB, OPT_ONLY,
-	       OPT_THREAD, OPT_MAX_FRAMES, OPT_NO_SOURCE, OPT_NO_GROUP, OPT_COLOR };
+	       OPT_THREAD, OPT_MAX_FRAMES, OPT_NO_SOURCE, OPT_NO_GROUP, OPT_COLOR,
+	       OPT_LOCALS, OPT_NATIVE };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "format", required_argument, NULL, 'f' },
@@ -126,6 +136,8 @@ static int parse_options(int argc, char **argv, struct options *opts)
 		{ "no-source", no_argument, NULL, OPT_NO_SOURCE },
 		{ "no-group", no_argument, NULL, OPT_NO_GROUP },
 		{ "color", required_argument, NULL, OPT_COLOR },
+		{ "locals", no_argument, NULL, OPT_LOCALS },
+		{ "native", no_argument, NULL, OPT_NATIVE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ 0 },
@@ -196,6 +208,12 @@ static int parse_options(int argc, char **argv, struct options *opts)
 			break;
 		case OPT_NO_GROUP:
 			opts->no_group = true;
+			break;
+		case OPT_LOCALS:
+			opts->locals = true;
+			break;
+		case OPT_NATIVE:
+			opts->native = true;
 			break;
 		case OPT_COLOR:
 			if (strcmp(optarg, "auto") == 0)
@@ -283,7 +301,17 @@ static struct pcs_error *snapshot_target(struct pcs_target *t,
 	if (!err)
 		err = pcs_python_create(t, syms, layout, &snap->strings, &py);
 	if (!err)
+		pcs_python_set_locals(py, opts->locals);
+	if (!err)
 		err = pcs_collect_all(py, syms, layout, opts->layout_source, snap);
+	// Unwound while the target is still stopped; merges the Python
+	// frames collected above into each thread's native stack.
+	if (!err && opts->native) {
+		// Its walk only counts the frames already collected (with
+		// their locals): reading locals again would be wasted.
+		pcs_python_set_locals(py, false);
+		err = pcs_collect_native(py, syms, t, snap);
+	}
 	pcs_python_destroy(py);
 	pcs_layout_destroy(layout);
 	pcs_symbols_destroy(syms);

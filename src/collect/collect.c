@@ -60,5 +60,14 @@ struct pcs_error *pcs_collect_all(struct pcs_python *py, struct pcs_symbols *sym
 	// After the threads: a running greenlet's frames are its thread's.
 	if (!err)
 		err = pcs_collect_greenlets(py, snap);
+	size_t unreadable, over_limit;
+	pcs_python_locals_gaps(py, &unreadable, &over_limit);
+	if (!err && unreadable)
+		err = pcs_snapshot_warn(snap, "the locals of %zu frame%s could not be read",
+					unreadable, unreadable == 1 ? "" : "s");
+	if (!err && over_limit)
+		err = pcs_snapshot_warn(snap, "%zu frame%s without locals: past %d locals in all",
+					over_limit, over_limit == 1 ? "" : "s",
+					PCS_MAX_LOCALS_TOTAL);
 	return err;
 }

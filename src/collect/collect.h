@@ -53,6 +53,7 @@ struct pcs_error *pcs_collect_greenlets(struct pcs_python *py,
 struct pcs_error *pcs_collect_source_lines(struct pcs_snapshot *snap);
 
 struct pcs_symbols;
+struct pcs_target;
 
 /**
  * Run every collector on @p py: threads, asyncio tasks, greenlets (whose
@@ -64,5 +65,27 @@ struct pcs_error *pcs_collect_all(struct pcs_python *py, struct pcs_symbols *sym
 				  struct pcs_layout *layout,
 				  enum pcs_layout_source wanted,
 				  struct pcs_snapshot *snap);
+
+/**
+ * Replace the stack of every thread of @p snap (collected by
+ * pcs_collect_threads() from @p py) with its native stack merged with its
+ * Python frames, outermost first: each C activation of the evaluation loop
+ * (`_PyEval_EvalFrameDefault`; `PyEval_EvalFrameEx` on 2.7) is followed by
+ * the Python frames it runs, oldest first. The Python frames keep their
+ * order and are all kept: those no activation can be found for (an unwind
+ * cut short) go before the native frames they are older than.
+ *
+ * Native frames are unwound from each thread's registers (pcs_symbols_unwind())
+ * at most PCS_MAX_NATIVE_FRAMES per thread. A thread that cannot be
+ * unwound completely keeps what was found, with a warning; a target
+ * without registers (a process a debugger holds) keeps its Python stacks,
+ * with one warning. The target must still be stopped: call it between
+ * pcs_collect_all() and pcs_symbols_destroy().
+ */
+struct pcs_error *pcs_collect_native(struct pcs_python *py, struct pcs_symbols *syms,
+				     struct pcs_target *t, struct pcs_snapshot *snap);
+
+/** The most native frames pcs_collect_native() unwinds per thread. */
+enum { PCS_MAX_NATIVE_FRAMES = 100000 };
 
 #endif

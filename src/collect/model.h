@@ -23,6 +23,13 @@ enum pcs_frame_kind {
 	PCS_FRAME_NATIVE,
 };
 
+/**
+ * A Python frame has @c function, @c qualname, @c file and @c line. A native
+ * frame (--native) has @c symbol (NULL when no symbol covers its pc),
+ * @c offset, @c module (NULL when no module maps its pc) and @c pc, and
+ * @c file / @c line where the module's DWARF has them (else NULL / -1);
+ * its @c function and @c qualname are NULL.
+ */
 struct pcs_frame {
 	enum pcs_frame_kind kind;
 	const char *function;
@@ -35,6 +42,25 @@ struct pcs_frame {
 	 * (pcs_collect_source_lines()); else NULL.
 	 */
 	const char *source;
+	/**
+	 * Its arguments and local variables, each with a short repr (--locals:
+	 * corpus/README.md, "locals truth"); NULL when not asked for or not
+	 * readable. Owned by the snapshot's string table (copies of the frame
+	 * share it).
+	 */
+	const struct pcs_local *locals;
+	size_t nlocals;
+	/** Native frames: the function's symbol. */
+	const char *symbol;
+	/** @c pc minus the start of @c symbol. */
+	uint64_t offset;
+	/** The module's path, as the target mapped it. */
+	const char *module;
+	/**
+	 * Where the thread stopped (innermost frame), else the return address
+	 * into the frame.
+	 */
+	uint64_t pc;
 };
 
 /** A list of frames, outermost first. */

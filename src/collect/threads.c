@@ -19,6 +19,8 @@ struct pcs_error *pcs_collect_push_frame(void *stack,
 		.qualname = pf->qualname,
 		.file = pf->file,
 		.line = pf->line,
+		.locals = pf->locals,
+		.nlocals = pf->nlocals,
 	};
 	return pcs_stack_push(stack, &f);
 }

@@ -24,7 +24,9 @@ struct pcs_error *pcs_cycle_guard_step(struct pcs_cycle_guard *g, pcs_addr_t add
 	return NULL;
 }
 
-static struct pcs_error *emit(const struct pcs_code_info *ci, int line,
+// Report the frame at @p f (its locals too, when asked for).
+static struct pcs_error *emit(struct pcs_python *py, pcs_addr_t f,
+			      const struct pcs_code_info *ci, int line,
 			      pcs_python_frame_fn *fn, void *arg)
 {
 	struct pcs_python_frame frame = {
@@ -33,7 +35,8 @@ static struct pcs_error *emit(const struct pcs_code_info *ci, int line,
 		.file = ci->file,
 		.line = line,
 	};
-	return fn(arg, &frame);
+	struct pcs_error *err = pcs_python_frame_locals(py, f, ci, &frame);
+	return err ? err : fn(arg, &frame);
 }
 
 // One PyFrameObject (≤ 3.10): its code, and the line PyFrame_GetLineNumber()
@@ -69,12 +72,21 @@ struct pcs_error *pcs_python_frame_object(struct pcs_python *py, pcs_addr_t f,
 	const struct pcs_code_info *ci;
 	if ((err = pcs_code_info(py, code, &ci)))
 		return pcs_error_prefix(err, "frame at 0x%" PRIx64, f);
-	return emit(ci, lineno ? (int)lineno : pcs_code_line(py, ci, addrq), fn, arg);
+	return emit(py, f, ci, lineno ? (int)lineno : pcs_code_line(py, ci, addrq), fn, arg);
 }
 
-// PyFrameObject chains (≤ 3.10).
+// The end of the frames one C activation of the evaluation loop runs.
+static struct pcs_error *activation_ends(pcs_python_activation_fn *afn, void *arg,
+					 pcs_addr_t c_stack_addr)
+{
+	struct pcs_python_activation act = { .c_stack_addr = c_stack_addr };
+	return afn ? afn(arg, &act) : NULL;
+}
+
+// PyFrameObject chains (≤ 3.10): each frame has its own C activation.
 static struct pcs_error *walk_frame_objects(struct pcs_python *py, pcs_addr_t f,
-					    pcs_python_frame_fn *fn, void *arg)
+					    pcs_python_frame_fn *fn,
+					    pcs_python_activation_fn *afn, void *arg)
 {
 	struct pcs_cycle_guard guard;
 	pcs_cycle_guard_init(&guard, PCS_MAX_FRAMES, "frame");
@@ -83,7 +95,8 @@ static struct pcs_error *walk_frame_objects(struct pcs_python *py, pcs_addr_t f,
 		uint64_t back;
 		if ((err = pcs_cycle_guard_step(&guard, f)) ||
 		    (err = pcs_read_field(py, f, PCS_F_frameobj_f_back, &back)) ||
-		    (err = pcs_python_frame_object(py, f, fn, arg)))
+		    (err = pcs_python_frame_object(py, f, fn, arg)) ||
+		    (err = activation_ends(afn, arg, 0)))
 			break;
 		f = back;
 	}
@@ -120,15 +133,35 @@ struct pcs_error *pcs_python_iframe(struct pcs_python *py, pcs_addr_t f,
 	struct pcs_error *err = iframe_position(py, f, &ci, &addrq);
 	if (err || !ci)
 		return err;
-	return emit(ci, pcs_code_line(py, ci, addrq), fn, arg);
+	return emit(py, f, ci, pcs_code_line(py, ci, addrq), fn, arg);
 }
 
-// _PyInterpreterFrame chains (3.11+).
+// Whether the _PyInterpreterFrame at @p f is the first its C activation ran
+// (3.11's is_entry; 3.12+ mark activations with entry frames instead).
+static struct pcs_error *iframe_is_entry(struct pcs_python *py, pcs_addr_t f,
+					 bool *ret)
+{
+	uint64_t entry = 0;
+	struct pcs_error *err = NULL;
+	if (pcs_layout_has(py->layout, PCS_F_iframe_is_entry))
+		err = pcs_read_field(py, f, PCS_F_iframe_is_entry, &entry);
+	*ret = entry != 0;
+	return err;
+}
+
+// _PyInterpreterFrame chains (3.11+). With @p afn, also the ends of the C
+// activations: 3.12+ push an entry frame owned by C (CSTACK, 3.14's
+// INTERPRETER: owner_c_first) on the C stack before the frames each runs;
+// 3.11 marks the first frame each runs with is_entry.
 static struct pcs_error *walk_iframes(struct pcs_python *py, pcs_addr_t f,
-				      pcs_python_frame_fn *fn, void *arg)
+				      pcs_python_frame_fn *fn,
+				      pcs_python_activation_fn *afn, void *arg)
 {
 	const struct pcs_layout *l = py->layout;
 	const struct pcs_python_props *props = &l->props;
+	if (afn && props->owner_c_first < 0 && !pcs_layout_has(l, PCS_F_iframe_is_entry))
+		return pcs_error_create(PCS_ERROR_LOOKUP,
+					"no layout for _PyInterpreterFrame.is_entry");
 	struct pcs_cycle_guard guard;
 	pcs_cycle_guard_init(&guard, PCS_MAX_FRAMES, "frame");
 	struct pcs_error *err = NULL;
@@ -141,55 +174,63 @@ static struct pcs_error *walk_iframes(struct pcs_python *py, pcs_addr_t f,
 		// Frames owned by C (shims, the interpreter's own entry frames)
 		// are not Python frames.
 		if (props->owner_c_first >= 0 && (int)owner >= props->owner_c_first) {
+			if ((int)owner == props->owner_c_first)
+				err = activation_ends(afn, arg, f);
 			f = prev;
 			continue;
 		}
+		bool entry = false;
+		if (afn && (err = iframe_is_entry(py, f, &entry)))
+			break;
 		const struct pcs_code_info *ci;
 		int64_t addrq;
 		if ((err = iframe_position(py, f, &ci, &addrq)))
 			break;
 		// A frame without code is a sentinel (3.15's base frame), not a
-		// Python frame.
-		if (!ci) {
-			f = prev;
-			continue;
-		}
-		// _PyFrame_IsIncomplete(): pushed but not yet past RESUME;
-		// CPython hides these frames from Python code.
-		if (props->skip_incomplete && (int)owner != props->owner_generator &&
-		    addrq < 2 * (int64_t)ci->firsttraceable) {
-			f = prev;
-			continue;
-		}
-		err = emit(ci, pcs_code_line(py, ci, addrq), fn, arg);
+		// Python frame. _PyFrame_IsIncomplete(): pushed but not yet past
+		// RESUME; CPython hides these frames from Python code.
+		if (ci && !(props->skip_incomplete && (int)owner != props->owner_generator &&
+			    addrq < 2 * (int64_t)ci->firsttraceable))
+			err = emit(py, f, ci, pcs_code_line(py, ci, addrq), fn, arg);
+		if (!err && entry)
+			err = activation_ends(afn, arg, 0);
 		f = prev;
 	}
 	return err;
 }
 
-struct pcs_error *pcs_python_walk_frames(struct pcs_python *py,
-					 pcs_addr_t tstate,
-					 pcs_python_frame_fn *fn, void *arg)
+struct pcs_error *pcs_python_walk_activations(struct pcs_python *py,
+					      pcs_addr_t tstate,
+					      pcs_python_frame_fn *fn,
+					      pcs_python_activation_fn *afn,
+					      void *arg)
 {
 	uint64_t f;
 	struct pcs_error *err;
 	switch (py->layout->props.frames) {
 	case PCS_FRAMES_FRAME_OBJECT:
 		err = pcs_read_field(py, tstate, PCS_F_tstate_frame, &f);
-		return err ? err : walk_frame_objects(py, f, fn, arg);
+		return err ? err : walk_frame_objects(py, f, fn, afn, arg);
 	case PCS_FRAMES_CFRAME: {
 		uint64_t cframe;
 		err = pcs_read_field(py, tstate, PCS_F_tstate_cframe, &cframe);
 		if (err || !cframe)
 			return err;
 		err = pcs_read_field(py, cframe, PCS_F_cframe_current_frame, &f);
-		return err ? err : walk_iframes(py, f, fn, arg);
+		return err ? err : walk_iframes(py, f, fn, afn, arg);
 	}
 	case PCS_FRAMES_IFRAME:
 		err = pcs_read_field(py, tstate, PCS_F_tstate_current_frame, &f);
-		return err ? err : walk_iframes(py, f, fn, arg);
+		return err ? err : walk_iframes(py, f, fn, afn, arg);
 	}
 	return pcs_error_create(PCS_ERROR_UNSUPPORTED, "frame layout");
+}
+
+struct pcs_error *pcs_python_walk_frames(struct pcs_python *py,
+					 pcs_addr_t tstate,
+					 pcs_python_frame_fn *fn, void *arg)
+{
+	return pcs_python_walk_activations(py, tstate, fn, NULL, arg);
 }
 
 struct pcs_error *pcs_python_walk_frame_object_chain(struct pcs_python *py,
@@ -198,12 +239,12 @@ struct pcs_error *pcs_python_walk_frame_object_chain(struct pcs_python *py,
 						     void *arg)
 {
 	if (py->layout->props.frames == PCS_FRAMES_FRAME_OBJECT)
-		return walk_frame_objects(py, frame, fn, arg);
+		return walk_frame_objects(py, frame, fn, NULL, arg);
 	// 3.11+: the frame object wraps the _PyInterpreterFrame the chain
 	// goes on from.
 	uint64_t f;
 	if (!pcs_layout_has(py->layout, PCS_F_frameobj_f_frame))
 		return pcs_error_create(PCS_ERROR_LOOKUP, "no layout for PyFrameObject.f_frame");
 	struct pcs_error *err = pcs_read_field(py, frame, PCS_F_frameobj_f_frame, &f);
-	return err ? err : walk_iframes(py, f, fn, arg);
+	return err ? err : walk_iframes(py, f, fn, NULL, arg);
 }

@@ -21,6 +21,9 @@ struct pcs_code_info {
 	int firsttraceable;	/**< in code units; 0 if the version has none */
 	uint8_t *linetable;
 	size_t linetable_len;
+	/** The names of its locals (locals.c), read when first asked for. */
+	struct pcs_code_locals *locals;
+	bool locals_read;
 };
 
 struct pcs_python {
@@ -43,6 +46,19 @@ struct pcs_python {
 	pcs_addr_t tuple_type;		/**< &PyTuple_Type, or 0 */
 	pcs_addr_t py2string_type;	/**< &PyString_Type (2.7), or 0 */
 	pcs_addr_t py2int_type;		/**< &PyInt_Type (2.7), or 0 */
+	/** What --locals tells apart (pcs_object_repr()); each 0 if absent. */
+	pcs_addr_t none_obj;		/**< &_Py_NoneStruct */
+	pcs_addr_t bool_type, long_type, float_type, bytes_type, list_type;
+	pcs_addr_t set_type, frozenset_type, cell_type;
+	/** Locals are read (pcs_python_set_locals()). */
+	bool locals;
+	/** Locals handed out so far, against PCS_MAX_LOCALS_TOTAL. */
+	size_t nlocals_total;
+	/** Frames reported without locals: unreadable, past the bound. */
+	size_t locals_unreadable, locals_over_limit;
+	/** Scratch for the locals of the frame being reported. */
+	struct pcs_local *locals_buf;
+	size_t nlocals_buf, cap_locals_buf;
 	/** sizeof(Py_UNICODE) of a Python 2 build: 2, 4, or 0 if unknown. */
 	unsigned py2_unicode_size;
 	struct pcs_code_info *codes;
@@ -128,6 +144,38 @@ struct pcs_error *pcs_object_dict_get(struct pcs_python *py, pcs_addr_t dict,
 struct pcs_error *pcs_object_attr(struct pcs_python *py, pcs_addr_t obj,
 				  const char *name, pcs_addr_t *ret);
 
+/**
+ * A short, bounded repr of the object at @p obj, as --locals shows it (the
+ * rules of corpus/README.md, "locals truth"), appended to @p out. An error
+ * (and @p out unchanged) when the object cannot be read.
+ */
+struct pcs_error *pcs_object_repr(struct pcs_python *py, pcs_addr_t obj,
+				  struct pcs_strbuf *out);
+
+/** repr(float) of @p v: the shortest digits that read back as @p v. */
+void pcs_repr_float(double v, struct pcs_strbuf *out);
+
+/**
+ * The decimal digits of the magnitude in @p digits (@p n digits of @p shift
+ * bits each, least significant first; destroyed) appended to @p out.
+ */
+void pcs_repr_bigint(uint32_t *digits, size_t n, unsigned shift,
+		     struct pcs_strbuf *out);
+
+/** How pcs_repr_text() quotes and escapes. */
+enum pcs_repr_text {
+	PCS_REPR_STR,		/**< str: printable code points as they are */
+	PCS_REPR_BYTES,		/**< bytes: printable ASCII as it is */
+};
+
+/**
+ * The repr of the text @p cps (@p n code points, or bytes) between quotes,
+ * after @p prefix ("", "b", "u"), with "..." after the closing quote when
+ * @p truncated.
+ */
+void pcs_repr_text(const uint32_t *cps, size_t n, enum pcs_repr_text kind,
+		   const char *prefix, bool truncated, struct pcs_strbuf *out);
+
 /** Read the NUL-terminated string at @p addr (at most @p max bytes), interned. */
 struct pcs_error *pcs_read_cstring(struct pcs_python *py, pcs_addr_t addr, size_t max,
 				   const char **ret);
@@ -166,6 +214,25 @@ struct pcs_error *pcs_python_frame_object(struct pcs_python *py, pcs_addr_t f,
  * code-less sentinel). */
 struct pcs_error *pcs_python_iframe(struct pcs_python *py, pcs_addr_t f,
 				    pcs_python_frame_fn *fn, void *arg);
+
+/**
+ * Fill @p frame->locals for the frame at @p f (a PyFrameObject ≤ 3.10, else a
+ * _PyInterpreterFrame) running @p code, when locals are asked for; none when
+ * they cannot be read (locals.c). Only ENOMEM is an error.
+ */
+struct pcs_error *pcs_python_frame_locals(struct pcs_python *py, pcs_addr_t f,
+					  const struct pcs_code_info *code,
+					  struct pcs_python_frame *frame);
+
+/** Bounds of the reprs of --locals. */
+enum {
+	/** Code points (str) or bytes shown of a str or bytes value. */
+	PCS_REPR_MAX_TEXT = 80,
+	/** Decimal digits shown of an int; longer ones show their length. */
+	PCS_REPR_MAX_DIGITS = 40,
+	/** Bits of the ints whose decimal digits are counted; longer: bits. */
+	PCS_REPR_MAX_INT_BITS = 4096,
+};
 
 /** The line of byte offset @p addrq in @p code, as PyCode_Addr2Line(). */
 int pcs_code_line(const struct pcs_python *py, const struct pcs_code_info *code,

@@ -5,6 +5,8 @@
 // decode. Each checks what it reads before trusting it.
 
 #include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,7 +97,7 @@ struct str_data {
 };
 
 static struct pcs_error *str_locate_pep393(struct pcs_python *py, pcs_addr_t addr,
-					   struct str_data *ret)
+					   int64_t max_length, struct str_data *ret)
 {
 	const struct pcs_layout *l = py->layout;
 	uint64_t state;
@@ -110,7 +112,7 @@ static struct pcs_error *str_locate_pep393(struct pcs_python *py, pcs_addr_t add
 	unsigned kind = (state >> 2) & 7;
 	bool compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
 	if ((kind != 1 && kind != 2 && kind != 4) || (ascii && kind != 1) ||
-	    length < 0 || length > PCS_MAX_STR)
+	    length < 0 || length > max_length)
 		return pcs_error_create(PCS_ERROR_BAD_DATA,
 					"not a str at 0x%" PRIx64, addr);
 	pcs_addr_t data;
@@ -129,7 +131,7 @@ static struct pcs_error *str_locate_pep393(struct pcs_python *py, pcs_addr_t add
 }
 
 static struct pcs_error *str_locate_py2(struct pcs_python *py, pcs_addr_t addr,
-					struct str_data *ret)
+					int64_t max_length, struct str_data *ret)
 {
 	pcs_addr_t type;
 	int64_t length;
@@ -158,24 +160,31 @@ static struct pcs_error *str_locate_py2(struct pcs_python *py, pcs_addr_t addr,
 		return pcs_error_create(PCS_ERROR_BAD_DATA,
 					"not a str at 0x%" PRIx64, addr);
 	}
-	if (length < 0 || length > PCS_MAX_STR)
+	if (length < 0 || length > max_length)
 		return pcs_error_create(PCS_ERROR_BAD_DATA,
 					"not a str at 0x%" PRIx64, addr);
 	return NULL;
 }
 
-static struct pcs_error *str_locate(struct pcs_python *py, pcs_addr_t addr,
-				    struct str_data *ret)
+// Where the characters of the str at @p addr are; at most @p max_length.
+static struct pcs_error *str_locate_max(struct pcs_python *py, pcs_addr_t addr,
+					int64_t max_length, struct str_data *ret)
 {
 	if (!addr)
 		return pcs_error_create(PCS_ERROR_BAD_DATA, "NULL str");
 	switch (py->layout->props.strings) {
 	case PCS_STR_PEP393:
-		return str_locate_pep393(py, addr, ret);
+		return str_locate_pep393(py, addr, max_length, ret);
 	case PCS_STR_PY2:
-		return str_locate_py2(py, addr, ret);
+		return str_locate_py2(py, addr, max_length, ret);
 	}
 	return pcs_error_create(PCS_ERROR_UNSUPPORTED, "str layout");
+}
+
+static struct pcs_error *str_locate(struct pcs_python *py, pcs_addr_t addr,
+				    struct str_data *ret)
+{
+	return str_locate_max(py, addr, PCS_MAX_STR, ret);
 }
 
 static uint32_t unit_at(const uint8_t *raw, const struct str_data *sd, uint64_t i)
@@ -704,4 +713,490 @@ struct pcs_error *pcs_module_dict(struct pcs_python *py, pcs_addr_t interp,
 	if ((err = pcs_object_dict_get(py, modules, name, &module)) || !module)
 		return err;
 	return pcs_read_field(py, module, PCS_F_module_md_dict, ret);
+}
+
+// --- Short reprs, for --locals ----------------------------------------------
+//
+// The rules are corpus/README.md's ("locals truth"); corpus/_truth_locals.py
+// implements the same in Python. A change to one is a change to both.
+
+// Code points a str's repr escapes past ASCII: the C1 controls and the
+// format, separator, surrogate and private-use characters (categories Cc,
+// Cf, Zs but the space, Zl, Zp, Cs, Co) of Unicode 17.0, a superset of every
+// older version's. Unassigned code points, which repr() escapes too, are
+// shown as they are: which they are depends on the target's Unicode version.
+static const uint32_t escaped_ranges[][2] = {
+	{ 0x80, 0xa0 }, { 0xad, 0xad }, { 0x600, 0x605 }, { 0x61c, 0x61c },
+	{ 0x6dd, 0x6dd }, { 0x70f, 0x70f }, { 0x890, 0x891 }, { 0x8e2, 0x8e2 },
+	{ 0x1680, 0x1680 }, { 0x180e, 0x180e }, { 0x2000, 0x200f },
+	{ 0x2028, 0x202f }, { 0x205f, 0x2064 }, { 0x2066, 0x206f },
+	{ 0x3000, 0x3000 }, { 0xd800, 0xf8ff }, { 0xfeff, 0xfeff },
+	{ 0xfff9, 0xfffb }, { 0x110bd, 0x110bd }, { 0x110cd, 0x110cd },
+	{ 0x13430, 0x1343f }, { 0x1bca0, 0x1bca3 }, { 0x1d173, 0x1d17a },
+	{ 0xe0001, 0xe0001 }, { 0xe0020, 0xe007f }, { 0xf0000, 0xffffd },
+	{ 0x100000, 0x10fffd },
+};
+
+static bool repr_printable(uint32_t cp, enum pcs_repr_text kind)
+{
+	if (cp < 0x20 || cp == 0x7f)
+		return false;
+	if (cp < 0x7f)
+		return true;
+	if (kind == PCS_REPR_BYTES || cp > 0x10ffff)
+		return false;
+	size_t lo = 0, hi = sizeof(escaped_ranges) / sizeof(escaped_ranges[0]);
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (cp < escaped_ranges[mid][0])
+			hi = mid;
+		else if (cp > escaped_ranges[mid][1])
+			lo = mid + 1;
+		else
+			return false;
+	}
+	return true;
+}
+
+void pcs_repr_text(const uint32_t *cps, size_t n, enum pcs_repr_text kind,
+		   const char *prefix, bool truncated, struct pcs_strbuf *out)
+{
+	// As repr(): single quotes, unless the text has some and no double.
+	bool single = false, dbl = false;
+	for (size_t i = 0; i < n; i++) {
+		single |= cps[i] == '\'';
+		dbl |= cps[i] == '"';
+	}
+	char quote = single && !dbl ? '"' : '\'';
+	pcs_strbuf_adds(out, prefix);
+	pcs_strbuf_addc(out, quote);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t c = cps[i];
+		if (c == (uint32_t)quote || c == '\\') {
+			pcs_strbuf_addc(out, '\\');
+			pcs_strbuf_addc(out, (char)c);
+		} else if (c == '\t') {
+			pcs_strbuf_adds(out, "\\t");
+		} else if (c == '\n') {
+			pcs_strbuf_adds(out, "\\n");
+		} else if (c == '\r') {
+			pcs_strbuf_adds(out, "\\r");
+		} else if (!repr_printable(c, kind)) {
+			pcs_strbuf_addf(out, c < 0x100 ? "\\x%02" PRIx32 : c < 0x10000
+					? "\\u%04" PRIx32 : "\\U%08" PRIx32, c);
+		} else {
+			char utf8[4];
+			pcs_strbuf_add(out, utf8, pcs_utf8_encode(c, utf8));
+		}
+	}
+	pcs_strbuf_addc(out, quote);
+	if (truncated)
+		pcs_strbuf_adds(out, "...");
+}
+
+// The shortest decimal that reads back as @p v (finite, not negative),
+// nearest to it among those as short: Python's repr() (dtoa mode 0). With
+// p significant digits the correctly rounded one is the nearest; where it
+// does not read back (next to a power of two, whose lower neighbour is
+// nearer), the one a unit above or below in its last digit may.
+static void float_digits(double v, char digits[24], size_t *ndigits, int *decpt)
+{
+	uint64_t m = 0;
+	int x = 0, p = 1;
+	for (; p <= 17; p++) {
+		char buf[48];
+		snprintf(buf, sizeof(buf), "%.*e", p - 1, v);
+		m = 0;
+		const char *s = buf;
+		for (; *s && *s != 'e'; s++) {
+			if (*s >= '0' && *s <= '9')
+				m = m * 10 + (uint64_t)(*s - '0');
+		}
+		x = *s == 'e' ? atoi(s + 1) : 0;
+		uint64_t pow = 1;	// 10^(p-1)
+		for (int i = 1; i < p; i++)
+			pow *= 10;
+		struct { uint64_t m; int x; } cand[3] = {
+			{ m, x },
+			{ m + 1 == pow * 10 ? pow : m + 1, m + 1 == pow * 10 ? x + 1 : x },
+			{ m == pow ? pow * 10 - 1 : m - 1, m == pow ? x - 1 : x },
+		};
+		for (int c = 0; c < (m ? 3 : 1); c++) {
+			snprintf(buf, sizeof(buf), "%" PRIu64 "e%d", cand[c].m, cand[c].x - p + 1);
+			if (strtod(buf, NULL) == v) {
+				m = cand[c].m;
+				x = cand[c].x;
+				goto found;
+			}
+		}
+	}
+	p = 17;	// not reached: 17 digits always read back
+found:
+	*ndigits = (size_t)snprintf(digits, 24, "%0*" PRIu64, p, m);
+	while (*ndigits > 1 && digits[*ndigits - 1] == '0')
+		(*ndigits)--;
+	*decpt = x + 1;
+}
+
+void pcs_repr_float(double v, struct pcs_strbuf *out)
+{
+	if (isnan(v)) {
+		pcs_strbuf_adds(out, "nan");
+		return;
+	}
+	if (isinf(v)) {
+		pcs_strbuf_adds(out, v < 0 ? "-inf" : "inf");
+		return;
+	}
+	bool negative = signbit(v);
+	char digits[24];
+	size_t ndigits;
+	int decpt;
+	float_digits(fabs(v), digits, &ndigits, &decpt);
+	if (negative)
+		pcs_strbuf_addc(out, '-');
+	// float_repr_style 'short': an exponent outside [1e-4, 1e16).
+	if (decpt <= -4 || decpt > 16) {
+		pcs_strbuf_addc(out, digits[0]);
+		if (ndigits > 1) {
+			pcs_strbuf_addc(out, '.');
+			pcs_strbuf_add(out, digits + 1, ndigits - 1);
+		}
+		pcs_strbuf_addf(out, "e%c%02d", decpt - 1 < 0 ? '-' : '+',
+				decpt - 1 < 0 ? 1 - decpt : decpt - 1);
+	} else if (decpt <= 0) {
+		pcs_strbuf_adds(out, "0.");
+		for (int i = decpt; i < 0; i++)
+			pcs_strbuf_addc(out, '0');
+		pcs_strbuf_add(out, digits, ndigits);
+	} else if ((size_t)decpt >= ndigits) {
+		pcs_strbuf_add(out, digits, ndigits);
+		for (size_t i = ndigits; i < (size_t)decpt; i++)
+			pcs_strbuf_addc(out, '0');
+		pcs_strbuf_adds(out, ".0");
+	} else {
+		pcs_strbuf_add(out, digits, (size_t)decpt);
+		pcs_strbuf_addc(out, '.');
+		pcs_strbuf_add(out, digits + decpt, ndigits - (size_t)decpt);
+	}
+}
+
+void pcs_repr_bigint(uint32_t *digits, size_t n, unsigned shift,
+		     struct pcs_strbuf *out)
+{
+	enum { BASE = 1000000000 };
+	while (n && !digits[n - 1])
+		n--;
+	if (!n) {
+		pcs_strbuf_addc(out, '0');
+		return;
+	}
+	// Base 10^9 limbs, least significant first, by repeated division.
+	size_t cap = n * 2 + 1, nlimbs = 0;	// shift ≤ 30: < 2 limbs a digit
+	uint32_t *limbs = malloc(cap * sizeof(*limbs));
+	if (!limbs) {
+		out->oom = true;
+		return;
+	}
+	while (n) {
+		uint64_t rem = 0;
+		for (size_t i = n; i-- > 0;) {
+			uint64_t cur = rem << shift | digits[i];
+			digits[i] = (uint32_t)(cur / BASE);
+			rem = cur % BASE;
+		}
+		limbs[nlimbs++] = (uint32_t)rem;
+		while (n && !digits[n - 1])
+			n--;
+	}
+	pcs_strbuf_addf(out, "%" PRIu32, limbs[nlimbs - 1]);
+	for (size_t i = nlimbs - 1; i-- > 0;)
+		pcs_strbuf_addf(out, "%09" PRIu32, limbs[i]);
+	free(limbs);
+}
+
+// The repr of an int (a PyLongObject; a PyIntObject where @p small).
+static struct pcs_error *repr_int(struct pcs_python *py, pcs_addr_t addr, bool small,
+				  struct pcs_strbuf *out)
+{
+	const struct pcs_layout *l = py->layout;
+	struct pcs_error *err;
+	if (small) {
+		int64_t v;
+		if ((err = pcs_read_field_signed(py, addr, PCS_F_py2int_ob_ival, &v)))
+			return err;
+		pcs_strbuf_addf(out, "%" PRId64, v);
+		return NULL;
+	}
+	uint64_t ndigits;
+	bool negative;
+	if (l->props.longs == PCS_LONG_LV_TAG) {
+		uint64_t tag;
+		if ((err = pcs_read_field(py, addr, PCS_F_long_lv_tag, &tag)))
+			return err;
+		ndigits = tag >> 3;
+		negative = (tag & 3) == 2;
+	} else {
+		int64_t size;
+		if ((err = pcs_read_field_signed(py, addr, PCS_F_varobject_ob_size, &size)))
+			return err;
+		negative = size < 0;
+		ndigits = negative ? -(uint64_t)size : (uint64_t)size;
+	}
+	unsigned width = pcs_layout_has(l, PCS_F_long_ob_digit) ? l->width[PCS_F_long_ob_digit] : 0;
+	if (width != 4 && width != 2)
+		return pcs_error_create(PCS_ERROR_LOOKUP, "no layout for int digits");
+	unsigned shift = width == 4 ? 30 : 15;
+	pcs_addr_t data = addr + (uint64_t)l->offset[PCS_F_long_ob_digit];
+	// Past PCS_REPR_MAX_INT_BITS only the bit length is shown: the
+	// decimal conversion takes time quadratic in the length.
+	uint64_t max_digits = (PCS_REPR_MAX_INT_BITS + shift - 1) / shift;
+	uint32_t top = 0;
+	if (ndigits > max_digits) {
+		if (ndigits > (1ULL << 40))
+			return pcs_error_create(PCS_ERROR_BAD_DATA, "int at 0x%" PRIx64
+						" has %" PRIu64 " digits", addr, ndigits);
+		uint16_t top16;
+		err = width == 4 ? pcs_read_u32(py, data + (ndigits - 1) * 4, &top)
+				 : pcs_target_read(py->target, data + (ndigits - 1) * 2, &top16, 2);
+		if (err)
+			return err;
+		if (width == 2)
+			top = top16;
+		if (!top || top >> shift)
+			return pcs_error_create(PCS_ERROR_BAD_DATA,
+						"int at 0x%" PRIx64 " is not normalized", addr);
+		unsigned bits = 0;
+		while (top >> bits)
+			bits++;
+		pcs_strbuf_addf(out, "%s<int %" PRIu64 " bits>", negative ? "-" : "",
+				(ndigits - 1) * shift + bits);
+		return NULL;
+	}
+	uint32_t *digits = calloc(ndigits ? ndigits : 1, sizeof(*digits));
+	if (!digits)
+		return &pcs_enomem;
+	if (width == 4) {
+		err = pcs_target_read(py->target, data, digits, ndigits * 4);
+	} else {
+		uint16_t *d16 = calloc(ndigits ? ndigits : 1, 2);
+		err = d16 ? pcs_target_read(py->target, data, d16, ndigits * 2) : &pcs_enomem;
+		for (uint64_t i = 0; !err && i < ndigits; i++)
+			digits[i] = d16[i];
+		free(d16);
+	}
+	for (uint64_t i = 0; !err && i < ndigits; i++) {
+		if (digits[i] >> shift)
+			err = pcs_error_create(PCS_ERROR_BAD_DATA,
+					       "int at 0x%" PRIx64 " has a bad digit", addr);
+	}
+	if (!err && ndigits && !digits[ndigits - 1])
+		err = pcs_error_create(PCS_ERROR_BAD_DATA,
+				       "int at 0x%" PRIx64 " is not normalized", addr);
+	if (err) {
+		free(digits);
+		return err;
+	}
+	if (ndigits) {
+		uint64_t bits = (ndigits - 1) * shift;
+		for (uint32_t top_digit = digits[ndigits - 1]; top_digit; top_digit >>= 1)
+			bits++;
+		if (bits > PCS_REPR_MAX_INT_BITS) {
+			free(digits);
+			pcs_strbuf_addf(out, "%s<int %" PRIu64 " bits>", negative ? "-" : "", bits);
+			return NULL;
+		}
+	}
+	struct pcs_strbuf dec = PCS_STRBUF_INIT;
+	pcs_repr_bigint(digits, (size_t)ndigits, shift, &dec);
+	free(digits);
+	if ((err = pcs_strbuf_error(&dec))) {
+		pcs_strbuf_deinit(&dec);
+		return err;
+	}
+	bool zero = dec.len == 1 && dec.buf[0] == '0';
+	const char *sign = negative && !zero ? "-" : "";
+	if (dec.len <= PCS_REPR_MAX_DIGITS)
+		pcs_strbuf_addf(out, "%s%s", sign, dec.buf);
+	else
+		pcs_strbuf_addf(out, "%s<int %zu digits>", sign, dec.len);
+	pcs_strbuf_deinit(&dec);
+	return NULL;
+}
+
+// The repr of the first PCS_REPR_MAX_TEXT characters of a str (Python 2:
+// str or unicode).
+static struct pcs_error *repr_str(struct pcs_python *py, pcs_addr_t addr,
+				  const char *prefix, struct pcs_strbuf *out)
+{
+	enum { MAX = PCS_REPR_MAX_TEXT };
+	struct str_data sd;
+	struct pcs_error *err = str_locate_max(py, addr, INT64_MAX, &sd);
+	if (err)
+		return err;
+	// UTF-16 takes up to two units a character.
+	uint64_t want = sd.encoding == STR_UTF16 ? 2 * (MAX + 1) : MAX + 1;
+	uint64_t nunits = sd.length < want ? sd.length : want;
+	uint8_t raw[4 * 2 * (MAX + 1)];
+	if ((err = pcs_target_read(py->target, sd.data, raw, (size_t)nunits * sd.unit)))
+		return err;
+	uint32_t cps[MAX + 1];
+	size_t n = 0;
+	for (uint64_t i = 0; i < nunits && n <= MAX; i++) {
+		uint32_t cp = unit_at(raw, &sd, i);
+		if (sd.encoding == STR_UTF16 && cp >= 0xd800 && cp < 0xdc00 &&
+		    i + 1 < nunits) {
+			uint32_t lo = unit_at(raw, &sd, i + 1);
+			if (lo >= 0xdc00 && lo < 0xe000) {
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				i++;
+			}
+		}
+		cps[n++] = cp;
+	}
+	bool truncated = n > MAX;
+	pcs_repr_text(cps, truncated ? MAX : n,
+		      sd.encoding == STR_BYTES ? PCS_REPR_BYTES : PCS_REPR_STR,
+		      prefix, truncated, out);
+	return NULL;
+}
+
+// The repr of the first PCS_REPR_MAX_TEXT bytes of a bytes object.
+static struct pcs_error *repr_bytes(struct pcs_python *py, pcs_addr_t addr,
+				    struct pcs_strbuf *out)
+{
+	enum { MAX = PCS_REPR_MAX_TEXT };
+	int64_t size;
+	struct pcs_error *err = pcs_read_field_signed(py, addr, PCS_F_varobject_ob_size,
+						      &size);
+	if (err)
+		return err;
+	if (size < 0 || !pcs_layout_has(py->layout, PCS_F_bytes_ob_sval))
+		return pcs_error_create(PCS_ERROR_BAD_DATA, "bad bytes at 0x%" PRIx64, addr);
+	size_t n = size > MAX ? MAX : (size_t)size;
+	uint8_t raw[MAX];
+	if ((err = pcs_target_read(py->target,
+				   addr + (uint64_t)py->layout->offset[PCS_F_bytes_ob_sval],
+				   raw, n)))
+		return err;
+	uint32_t cps[MAX];
+	for (size_t i = 0; i < n; i++)
+		cps[i] = raw[i];
+	pcs_repr_text(cps, n, PCS_REPR_BYTES, "b", size > MAX, out);
+	return NULL;
+}
+
+// "list[3]": a container's type and length.
+static struct pcs_error *repr_sized(struct pcs_python *py, pcs_addr_t addr,
+				    const char *name, enum pcs_field len,
+				    struct pcs_strbuf *out)
+{
+	int64_t n;
+	struct pcs_error *err = pcs_read_field_signed(py, addr, len, &n);
+	if (err)
+		return err;
+	if (n < 0)
+		return pcs_error_create(PCS_ERROR_BAD_DATA, "%s at 0x%" PRIx64
+					" has length %" PRId64, name, addr, n);
+	pcs_strbuf_addf(out, "%s[%" PRId64 "]", name, n);
+	return NULL;
+}
+
+static struct pcs_error *repr_float(struct pcs_python *py, pcs_addr_t addr,
+				    struct pcs_strbuf *out)
+{
+	uint64_t raw;
+	if (!pcs_layout_has(py->layout, PCS_F_floatobj_ob_fval) ||
+	    py->layout->width[PCS_F_floatobj_ob_fval] != 8)
+		return pcs_error_create(PCS_ERROR_LOOKUP, "no layout for float");
+	struct pcs_error *err = pcs_read_field(py, addr, PCS_F_floatobj_ob_fval, &raw);
+	if (err)
+		return err;
+	double v;
+	memcpy(&v, &raw, sizeof(v));
+	pcs_repr_float(v, out);
+	return NULL;
+}
+
+static struct pcs_error *repr_other(struct pcs_python *py, pcs_addr_t addr,
+				    pcs_addr_t type, struct pcs_strbuf *out)
+{
+	uint64_t name_addr;
+	const char *name;
+	struct pcs_error *err = pcs_read_field(py, type, PCS_F_type_tp_name, &name_addr);
+	if (!err)
+		err = pcs_read_cstring(py, name_addr, 1024, &name);
+	if (err)
+		return err;
+	pcs_strbuf_addf(out, "<%s object at 0x%" PRIx64 ">", name, addr);
+	return NULL;
+}
+
+static struct pcs_error *repr_typed(struct pcs_python *py, pcs_addr_t obj,
+				    pcs_addr_t type, struct pcs_strbuf *out)
+{
+	bool py2 = py->layout->props.strings == PCS_STR_PY2;
+	if (type == py->bool_type) {
+		bool value;
+		if (py->layout->props.longs == PCS_LONG_PY2) {
+			int64_t v;
+			struct pcs_error *err =
+				pcs_read_field_signed(py, obj, PCS_F_py2int_ob_ival, &v);
+			if (err)
+				return err;
+			value = v != 0;
+		} else {
+			uint64_t v;
+			struct pcs_error *err = pcs_object_int(py, obj, &v);
+			if (err)
+				return err;
+			value = v != 0;
+		}
+		pcs_strbuf_adds(out, value ? "True" : "False");
+		return NULL;
+	}
+	if (type == py->long_type || type == py->py2int_type)
+		return repr_int(py, obj, type == py->py2int_type, out);
+	if (type == py->float_type)
+		return repr_float(py, obj, out);
+	if (type == py->unicode_type)
+		return repr_str(py, obj, py2 ? "u" : "", out);
+	if (type == py->py2string_type)
+		return repr_str(py, obj, "", out);
+	if (type == py->bytes_type)
+		return repr_bytes(py, obj, out);
+	if (type == py->list_type)
+		return repr_sized(py, obj, "list", PCS_F_varobject_ob_size, out);
+	if (type == py->tuple_type)
+		return repr_sized(py, obj, "tuple", PCS_F_varobject_ob_size, out);
+	if (type == py->dict_type)
+		return repr_sized(py, obj, "dict", PCS_F_dict_ma_used, out);
+	if (type == py->set_type)
+		return repr_sized(py, obj, "set", PCS_F_set_used, out);
+	if (type == py->frozenset_type)
+		return repr_sized(py, obj, "frozenset", PCS_F_set_used, out);
+	return repr_other(py, obj, type, out);
+}
+
+struct pcs_error *pcs_object_repr(struct pcs_python *py, pcs_addr_t obj,
+				  struct pcs_strbuf *out)
+{
+	if (obj && obj == py->none_obj) {
+		pcs_strbuf_adds(out, "None");
+		return NULL;
+	}
+	pcs_addr_t type;
+	struct pcs_error *err = pcs_object_type(py, obj, &type);
+	if (!err && !type)
+		err = pcs_error_create(PCS_ERROR_BAD_DATA, "object at 0x%" PRIx64
+				       " has no type", obj);
+	if (err)
+		return err;
+	size_t len = out->len;
+	err = repr_typed(py, obj, type, out);
+	if (err && out->buf) {
+		out->len = len;
+		out->buf[len] = '\0';
+	}
+	return err ? err : pcs_strbuf_error(out);
 }

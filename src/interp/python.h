@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "target/target.h"
+#include "util/strtab.h"
 
 struct pcs_error;
 struct pcs_layout;
@@ -31,6 +32,10 @@ enum {
 	PCS_MAX_INTERPRETERS = 1024,
 	PCS_MAX_THREADS = 100000,
 	PCS_MAX_FRAMES = 100000,
+	/** Locals of a frame (--locals): a code object naming more is not believed. */
+	PCS_MAX_LOCALS = 1 << 12,
+	/** Locals of all frames: the frames past it get none. */
+	PCS_MAX_LOCALS_TOTAL = 1 << 20,
 };
 
 /**
@@ -97,7 +102,29 @@ struct pcs_python_frame {
 	const char *qualname;	/**< co_qualname (3.11+), else co_name */
 	const char *file;	/**< co_filename */
 	int line;		/**< frame.f_lineno; -1 for None */
+	/**
+	 * Its arguments and local variables with a short repr of each, as
+	 * frame.f_locals has them (corpus/README.md, "locals truth"), when
+	 * asked for (pcs_python_set_locals()); NULL when not, or when they
+	 * cannot be read. Owned by the string table (it outlives the walk).
+	 */
+	const struct pcs_local *locals;
+	size_t nlocals;
 };
+
+/**
+ * Whether the frames the walks report carry their locals (off at first).
+ * Reading them never changes which frames are reported.
+ */
+void pcs_python_set_locals(struct pcs_python *py, bool on);
+
+/**
+ * How many frames the walks so far reported without their locals although
+ * asked for: whose locals could not be read, and past the most locals all
+ * frames together get (PCS_MAX_LOCALS_TOTAL, a million).
+ */
+void pcs_python_locals_gaps(const struct pcs_python *py, size_t *unreadable,
+			    size_t *over_limit);
 
 typedef struct pcs_error *pcs_python_frame_fn(void *arg,
 					      const struct pcs_python_frame *frame);
@@ -111,6 +138,39 @@ typedef struct pcs_error *pcs_python_frame_fn(void *arg,
 struct pcs_error *pcs_python_walk_frames(struct pcs_python *py,
 					 pcs_addr_t tstate,
 					 pcs_python_frame_fn *fn, void *arg);
+
+/**
+ * The end of the Python frames one C activation of the evaluation loop runs
+ * (pcs_python_walk_activations()).
+ */
+struct pcs_python_activation {
+	/**
+	 * An address inside the activation's own C stack frame: the entry
+	 * frame it pushes there (3.12+). 0 where the version keeps nothing
+	 * there (≤ 3.11).
+	 */
+	pcs_addr_t c_stack_addr;
+};
+
+typedef struct pcs_error *pcs_python_activation_fn(void *arg,
+						   const struct pcs_python_activation *act);
+
+/**
+ * Like pcs_python_walk_frames(), and also calls @p afn at the end of the
+ * frames each C activation of the evaluation loop runs, that is after its
+ * oldest frame (newest first). One C call of the evaluation loop runs one
+ * frame on ≤ 3.10; on 3.11+ the frame it was called with and every frame
+ * pushed inline after it: 3.11 marks that first frame `is_entry`, 3.12+
+ * push a C-owned entry frame before it. An activation that runs no frame we
+ * report (its first frame not started yet) calls @p afn with no frame
+ * before. PCS_ERROR_LOOKUP when the layout cannot tell activations apart
+ * (a 3.11 layout without `is_entry`).
+ */
+struct pcs_error *pcs_python_walk_activations(struct pcs_python *py,
+					      pcs_addr_t tstate,
+					      pcs_python_frame_fn *fn,
+					      pcs_python_activation_fn *afn,
+					      void *arg);
 
 /** A pending asyncio task, as the registry knows it. Strings interned. */
 struct pcs_python_task {

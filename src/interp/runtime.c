@@ -67,6 +67,15 @@ struct pcs_error *pcs_python_create(struct pcs_target *t, struct pcs_symbols *s,
 		{ "PyTuple_Type", offsetof(struct pcs_python, tuple_type) },
 		{ "PyString_Type", offsetof(struct pcs_python, py2string_type) },
 		{ "PyInt_Type", offsetof(struct pcs_python, py2int_type) },
+		{ "_Py_NoneStruct", offsetof(struct pcs_python, none_obj) },
+		{ "PyBool_Type", offsetof(struct pcs_python, bool_type) },
+		{ "PyLong_Type", offsetof(struct pcs_python, long_type) },
+		{ "PyFloat_Type", offsetof(struct pcs_python, float_type) },
+		{ "PyBytes_Type", offsetof(struct pcs_python, bytes_type) },
+		{ "PyList_Type", offsetof(struct pcs_python, list_type) },
+		{ "PySet_Type", offsetof(struct pcs_python, set_type) },
+		{ "PyFrozenSet_Type", offsetof(struct pcs_python, frozenset_type) },
+		{ "PyCell_Type", offsetof(struct pcs_python, cell_type) },
 		// Python 2 names its unicode API after the width of Py_UNICODE
 		// (offset 0, the target pointer, marks "no field to set").
 		{ "PyUnicodeUCS4_FromString", 0 },
@@ -111,9 +120,12 @@ void pcs_python_destroy(struct pcs_python *py)
 {
 	if (!py)
 		return;
-	for (size_t i = 0; i < py->ncodes_slots; i++)
+	for (size_t i = 0; i < py->ncodes_slots; i++) {
 		free(py->codes[i].linetable);
+		free(py->codes[i].locals);
+	}
 	free(py->codes);
+	free(py->locals_buf);
 	free(py);
 }
 

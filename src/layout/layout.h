@@ -206,6 +206,20 @@ enum pcs_gc_model {
 	PCS_GC_INTERP,
 };
 
+/** Where a frame's arguments and locals are, and their names (--locals). */
+enum pcs_locals_model {
+	/**
+	 * The PyFrameObject's f_localsplus: co_nlocals plain locals named by
+	 * co_varnames, then a cell per co_cellvars and per co_freevars (≤ 3.10).
+	 */
+	PCS_LOCALS_VARNAMES,
+	/**
+	 * The _PyInterpreterFrame's localsplus, named by co_localsplusnames,
+	 * each of the kind co_localspluskinds says (plain, cell, free; 3.11+).
+	 */
+	PCS_LOCALS_KINDS,
+};
+
 /** Named properties of one CPython minor version. */
 struct pcs_python_props {
 	uint8_t major, minor;
@@ -225,10 +239,12 @@ struct pcs_python_props {
 	/** Frames before their code's _co_firsttraceable are not yet Python's. */
 	bool skip_incomplete;
 	/**
-	 * Tag bits of _PyStackRef to clear from f_executable (3.14+, where it
-	 * is a tagged reference); 0 where it is a plain pointer.
+	 * Tag bits of _PyStackRef to clear from f_executable and localsplus
+	 * (3.14+, where they are tagged references; all of them set: a tagged
+	 * int); 0 where they are plain pointers.
 	 */
 	uint64_t executable_tag_bits;
+	enum pcs_locals_model locals;
 	enum pcs_gil_model gil;
 	enum pcs_dict_model dict;
 	enum pcs_instdict_model instdict;

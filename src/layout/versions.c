@@ -18,6 +18,7 @@
 	.frames = PCS_FRAMES_FRAME_OBJECT,                \
 	.owner_c_first = -1, .owner_generator = -1,        \
 	.strings = PCS_STR_PEP393,                        \
+	.locals = PCS_LOCALS_VARNAMES,                    \
 	.thread_name_attr = "_name"
 
 #define COMMON_314_UP                                                      \
@@ -29,7 +30,8 @@
 	.instdict = PCS_INSTDICT_INLINE_313, .longs = PCS_LONG_LV_TAG,     \
 	.strings = PCS_STR_PEP393, .thread_name_attr = "_name",          \
 	.asyncio = PCS_ASYNCIO_LLIST, .yf = PCS_YF_STACKPOINTER,           \
-	.running_loop = PCS_RUNNING_LOOP_TSTATE, .gc = PCS_GC_INTERP
+	.running_loop = PCS_RUNNING_LOOP_TSTATE, .gc = PCS_GC_INTERP,      \
+	.locals = PCS_LOCALS_KINDS
 
 static const struct pcs_python_props versions[] = {
 	// 2.7: byte-string names, unsigned lnotab increments, old dicts,
@@ -40,7 +42,7 @@ static const struct pcs_python_props versions[] = {
 	  .gil = PCS_GIL_STATIC, .dict = PCS_DICT_TABLE,
 	  .instdict = PCS_INSTDICT_DICTOFFSET, .longs = PCS_LONG_PY2,
 	  .strings = PCS_STR_PY2, .thread_name_attr = "_Thread__name",
-	  .gc = PCS_GC_GENERATION0 },
+	  .gc = PCS_GC_GENERATION0, .locals = PCS_LOCALS_VARNAMES },
 	// 3.6: _asyncio keeps its WeakSet of tasks in a static, `all_tasks`.
 	{ 3, 6, COMMON_36_TO_310, .root = PCS_ROOT_INTERP_HEAD,
 	  .instr = PCS_INSTR_LASTI_BYTES, .linetable = PCS_LINETABLE_LNOTAB,
@@ -81,7 +83,8 @@ static const struct pcs_python_props versions[] = {
 	  .asyncio_weakset = "_all_tasks", .yf = PCS_YF_STACKTOP_RESUME,
 	  .yf_state_first = -1, .yf_state_last = -1, .resume_opcode = 151,
 	  .resume_opcode_variant = 150, /* RESUME_QUICK */
-	  .running_loop = PCS_RUNNING_LOOP_DICT_HOLDER, .gc = PCS_GC_INTERP },
+	  .running_loop = PCS_RUNNING_LOOP_DICT_HOLDER, .gc = PCS_GC_INTERP,
+	  .locals = PCS_LOCALS_KINDS },
 	// 3.12: shim frames owned by the C stack (gh-100762), per-interpreter
 	// GIL (PEP 684), compact ints (gh-101291), tagged dict-or-values.
 	{ 3, 12, .root = PCS_ROOT_RUNTIME, .frames = PCS_FRAMES_CFRAME,
@@ -94,7 +97,8 @@ static const struct pcs_python_props versions[] = {
 	  .yf = PCS_YF_STACKTOP_RESUME, .yf_state_first = -1, .yf_state_last = -1,
 	  .resume_opcode = 151, .resume_opcode_variant = 240, /* INSTRUMENTED_RESUME */
 	  .running_loop = PCS_RUNNING_LOOP_DICT,
-	  .asyncio_weakset = "_scheduled_tasks", .gc = PCS_GC_INTERP },
+	  .asyncio_weakset = "_scheduled_tasks", .gc = PCS_GC_INTERP,
+	  .locals = PCS_LOCALS_KINDS },
 	// 3.13: _PyCFrame removed (gh-113071), inline values (gh-115776).
 	{ 3, 13, .root = PCS_ROOT_RUNTIME, .frames = PCS_FRAMES_IFRAME,
 	  .instr = PCS_INSTR_POINTER, .linetable = PCS_LINETABLE_LOCATIONS,
@@ -105,7 +109,8 @@ static const struct pcs_python_props versions[] = {
 	  .thread_name_attr = "_name", .asyncio = PCS_ASYNCIO_WEAKSET,
 	  .yf = PCS_YF_STACKTOP, .yf_state_first = -1, .yf_state_last = -1,
 	  .running_loop = PCS_RUNNING_LOOP_TSTATE,
-	  .asyncio_weakset = "_scheduled_tasks", .gc = PCS_GC_INTERP },
+	  .asyncio_weakset = "_scheduled_tasks", .gc = PCS_GC_INTERP,
+	  .locals = PCS_LOCALS_KINDS },
 	// 3.14: f_executable is a tagged _PyStackRef (gh-118926); frames
 	// owned by the interpreter itself join the C-stack ones (owner 3, 4);
 	// tasks in per-thread lists (gh-127165); FRAME_SUSPENDED_YIELD_FROM -1.

@@ -37,6 +37,11 @@ static void add_line(struct lines *ls, const char *kind, const struct pcs_stack 
 	for (size_t i = 0; i < st->nframes; i++) {
 		const struct pcs_frame *f = &st->frames[i];
 		pcs_strbuf_addc(&sb, ';');
+		if (f->kind == PCS_FRAME_NATIVE) {
+			add_name(&sb, f->symbol ? f->symbol : "??");
+			pcs_strbuf_adds(&sb, " [native]");
+			continue;
+		}
 		add_name(&sb, f->function ? f->function : "???");
 		pcs_strbuf_adds(&sb, " (");
 		add_name(&sb, f->file ? f->file : "???");

@@ -15,8 +15,27 @@ static void add_str(struct pcs_strbuf *out, const char *s)
 		pcs_strbuf_adds(out, "null");
 }
 
+// A native frame: where in which module, and the source where DWARF says.
+static void add_native_frame(struct pcs_strbuf *out, const struct pcs_frame *f)
+{
+	pcs_strbuf_adds(out, "{\"kind\": \"native\", \"symbol\": ");
+	add_str(out, f->symbol);
+	pcs_strbuf_addf(out, ", \"offset\": %" PRIu64 ", \"module\": ", f->offset);
+	add_str(out, f->module);
+	pcs_strbuf_addf(out, ", \"pc\": \"0x%" PRIx64 "\", \"file\": ", f->pc);
+	add_str(out, f->file);
+	if (f->file && f->line >= 0)
+		pcs_strbuf_addf(out, ", \"line\": %d}", f->line);
+	else
+		pcs_strbuf_adds(out, ", \"line\": null}");
+}
+
 static void add_frame(struct pcs_strbuf *out, const struct pcs_frame *f)
 {
+	if (f->kind == PCS_FRAME_NATIVE) {
+		add_native_frame(out, f);
+		return;
+	}
 	pcs_strbuf_adds(out, "{\"kind\": ");
 	add_str(out, f->kind == PCS_FRAME_PYTHON ? "python" : "native");
 	pcs_strbuf_adds(out, ", \"function\": ");
@@ -33,6 +52,16 @@ static void add_frame(struct pcs_strbuf *out, const struct pcs_frame *f)
 	if (f->source) {
 		pcs_strbuf_adds(out, ", \"source\": ");
 		add_str(out, f->source);
+	}
+	if (f->locals) {
+		pcs_strbuf_adds(out, ", \"locals\": {");
+		for (size_t i = 0; i < f->nlocals; i++) {
+			pcs_strbuf_adds(out, i ? ", " : "");
+			add_str(out, f->locals[i].name);
+			pcs_strbuf_adds(out, ": ");
+			add_str(out, f->locals[i].repr);
+		}
+		pcs_strbuf_addc(out, '}');
 	}
 	pcs_strbuf_addc(out, '}');
 }

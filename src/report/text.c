@@ -28,9 +28,46 @@ void pcs_text_color(struct pcs_text *tx, enum pcs_text_color color)
 		pcs_strbuf_adds(tx->out, sgr[color]);
 }
 
+// "  (C) File "Modules/timemodule.c", line 412, in time_sleep (libpython3.12.so.1.0)",
+// or without DWARF "  (C) 0x7f3a2c1d9e40 in time_sleep+0x8e (python3.11)".
+static void native_frame(struct pcs_text *tx, const char *prefix, const struct pcs_frame *f)
+{
+	struct pcs_strbuf *out = tx->out;
+	pcs_strbuf_adds(out, prefix);
+	pcs_text_color(tx, PCS_COLOR_DIM);
+	pcs_strbuf_adds(out, "  (C) ");
+	pcs_text_color(tx, PCS_COLOR_NONE);
+	if (f->file) {
+		pcs_strbuf_adds(out, "File \"");
+		pcs_strbuf_add_safe(out, f->file);
+		pcs_strbuf_addc(out, '"');
+		if (f->line >= 0)
+			pcs_strbuf_addf(out, ", line %d", f->line);
+		pcs_strbuf_adds(out, ", in ");
+	} else {
+		pcs_strbuf_addf(out, "0x%" PRIx64 " in ", f->pc);
+	}
+	pcs_text_color(tx, PCS_COLOR_FUNCTION);
+	pcs_strbuf_add_safe(out, f->symbol ? f->symbol : "??");
+	pcs_text_color(tx, PCS_COLOR_NONE);
+	if (!f->file && f->symbol && f->offset)
+		pcs_strbuf_addf(out, "+0x%" PRIx64, f->offset);
+	if (f->module) {
+		const char *base = strrchr(f->module, '/');
+		pcs_strbuf_adds(out, " (");
+		pcs_strbuf_add_safe(out, base ? base + 1 : f->module);
+		pcs_strbuf_addc(out, ')');
+	}
+	pcs_strbuf_addc(out, '\n');
+}
+
 void pcs_text_frame(struct pcs_text *tx, const char *prefix, const struct pcs_frame *f)
 {
 	struct pcs_strbuf *out = tx->out;
+	if (f->kind == PCS_FRAME_NATIVE) {
+		native_frame(tx, prefix, f);
+		return;
+	}
 	pcs_strbuf_adds(out, prefix);
 	pcs_strbuf_adds(out, "  File \"");
 	pcs_text_color(tx, PCS_COLOR_FILE);
@@ -52,6 +89,17 @@ void pcs_text_frame(struct pcs_text *tx, const char *prefix, const struct pcs_fr
 		pcs_strbuf_adds(out, prefix);
 		pcs_strbuf_adds(out, "    ");
 		pcs_strbuf_add_safe(out, f->source);
+		pcs_strbuf_addc(out, '\n');
+	}
+	// --locals: one per line, as a debugger's "info locals".
+	for (size_t i = 0; i < f->nlocals; i++) {
+		pcs_strbuf_adds(out, prefix);
+		pcs_strbuf_adds(out, "      ");
+		pcs_text_color(tx, PCS_COLOR_DIM);
+		pcs_strbuf_add_safe(out, f->locals[i].name);
+		pcs_strbuf_adds(out, " = ");
+		pcs_text_color(tx, PCS_COLOR_NONE);
+		pcs_strbuf_add_safe(out, f->locals[i].repr);
 		pcs_strbuf_addc(out, '\n');
 	}
 }

@@ -101,4 +101,70 @@ bool pcs_symbols_python_runtime(struct pcs_symbols *s, pcs_addr_t *addr);
  */
 Dwarf *pcs_symbols_python_dwarf(struct pcs_symbols *s);
 
+/** One frame of a thread's C stack, as the unwinder found it. */
+struct pcs_native_frame {
+	/**
+	 * Its program counter: where the thread stopped for the innermost
+	 * frame (and a frame a signal interrupted), else the return address
+	 * into it.
+	 */
+	pcs_addr_t pc;
+	/** Its stack pointer; 0 when the unwinder could not tell. */
+	pcs_addr_t sp;
+	/**
+	 * @c pc is where the frame was stopped, not a return address: the
+	 * instruction at @c pc itself is the frame's, not the one before it.
+	 */
+	bool exact;
+};
+
+typedef struct pcs_error *pcs_native_frame_fn(void *arg,
+					      const struct pcs_native_frame *frame);
+
+/**
+ * Unwind the C stack of @p thread from the registers the target saved for
+ * it (NT_PRSTATUS of a core, PTRACE_GETREGS of a thread we stopped),
+ * reading its stack through pcs_target_read(): libdwfl's unwinder on the
+ * modules' CFI (.eh_frame, and .debug_frame where there is DWARF), so
+ * stripped modules unwind too. Nothing is ptraced here.
+ *
+ * Calls @p fn for each frame, innermost first, at most @p max. Returns NULL
+ * when the unwind reached the thread's outermost frame. Otherwise an error
+ * after the frames already reported: PCS_ERROR_UNSUPPORTED when the thread
+ * has no registers (a process a debugger holds), PCS_ERROR_LIMIT past
+ * @p max frames or when a caller's frame is not above its callee's on the
+ * stack (a corrupt stack), PCS_ERROR_FAULT when the stack
+ * is unreadable, PCS_ERROR_ELFUTILS when libdwfl cannot go on (a pc in no
+ * module, no CFI for it); or what @p fn returned.
+ */
+struct pcs_error *pcs_symbols_unwind(struct pcs_symbols *s,
+				     const struct pcs_target_thread *thread,
+				     size_t max, pcs_native_frame_fn *fn,
+				     void *arg);
+
+/**
+ * What the target's modules say about a code address. Strings are borrowed
+ * from the symbol session (valid until pcs_symbols_destroy()).
+ */
+struct pcs_native_location {
+	/** The function's symbol (.symtab, else .dynsym); NULL if none covers it. */
+	const char *symbol;
+	/** The address's offset from the symbol's start. */
+	uint64_t offset;
+	/** The module's path, as the target mapped it; NULL if in no module. */
+	const char *module;
+	/** Source file and line, from DWARF line tables; NULL and -1 if none. */
+	const char *file;
+	int line;
+};
+
+/**
+ * Describe @p frame's code address: its symbol, module and, where the
+ * module has DWARF, its source line. A return address is looked up one
+ * byte before it (the call instruction), so that a call at the very end of
+ * a function (a noreturn call) is not attributed to the next function.
+ */
+void pcs_symbols_locate(struct pcs_symbols *s, const struct pcs_native_frame *frame,
+			struct pcs_native_location *ret);
+
 #endif

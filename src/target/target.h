@@ -32,13 +32,30 @@ enum pcs_target_kind {
 	PCS_TARGET_PROCESS,
 };
 
-/** One OS thread (LWP) of the target and the registers we use. */
+/**
+ * The x86-64 general registers of a thread, in the kernel's order (struct
+ * user_regs_struct): what NT_PRSTATUS holds and PTRACE_GETREGS gives.
+ */
+struct pcs_x86_64_regs {
+	uint64_t r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8;
+	uint64_t rax, rcx, rdx, rsi, rdi, orig_rax, rip, cs, eflags, rsp, ss;
+	uint64_t fs_base, gs_base, ds, es, fs, gs;
+};
+
+/** One OS thread (LWP) of the target and its registers. */
 struct pcs_target_thread {
 	int tid;
 	/** x86-64 fs_base: glibc's pthread_t of the thread. 0 if unknown. */
 	uint64_t fs_base;
 	uint64_t pc;
 	uint64_t sp;
+	/**
+	 * Whether @c regs holds the thread's registers: true for a core and for
+	 * a process we stopped; false for one a debugger holds (only its
+	 * tracer can read them), where every register here is 0.
+	 */
+	bool has_regs;
+	struct pcs_x86_64_regs regs;
 };
 
 /** One file-backed mapping (NT_FILE entry or /proc/PID/maps line). */

@@ -300,9 +300,23 @@ static bool read_from_files(struct pcs_target *t, pcs_addr_t addr, void *buf,
 	return false;
 }
 
+// Pages of the mapped core we touched stay in our memory (RSS) until
+// unmapped: a walk over a heap of millions of objects would hold most of
+// the core. Every so many reads they are dropped from the mapping (they stay
+// in the kernel's page cache: touching one again costs a minor fault), which
+// bounds what a dump holds whatever the core's size.
+enum { READS_BETWEEN_DROPS = 1 << 16 };
+
+static void drop_touched_pages(struct pcs_target *t)
+{
+	if (++t->core_reads % READS_BETWEEN_DROPS == 0)
+		madvise((void *)t->core_map, t->core_size, MADV_DONTNEED);
+}
+
 struct pcs_error *pcs_target_core_read(struct pcs_target *t, pcs_addr_t addr,
 				       void *buf, size_t len)
 {
+	drop_touched_pages(t);
 	if (read_dumped(t, addr, buf, len))
 		return NULL;
 	// Piecewise: part of a range may be in the core and part in a file.
@@ -389,12 +403,17 @@ static struct pcs_error *parse_notes(struct pcs_target *t,
 					     t->cap_threads, 1))
 				return &pcs_enomem;
 			const unsigned char *regs = desc + PRSTATUS_REGS;
-			t->threads[t->nthreads++] = (struct pcs_target_thread){
+			struct pcs_target_thread *th = &t->threads[t->nthreads++];
+			*th = (struct pcs_target_thread){
 				.tid = (int)rd32(desc + PRSTATUS_PID),
 				.pc = rd64(regs + 8 * REG_RIP),
 				.sp = rd64(regs + 8 * REG_RSP),
 				.fs_base = rd64(regs + 8 * REG_FS_BASE),
+				.has_regs = true,
 			};
+			_Static_assert(sizeof(th->regs) == 8 * NUM_REGS,
+				       "pr_reg is struct user_regs_struct");
+			memcpy(&th->regs, regs, sizeof(th->regs));
 		} else if (n.type == NT_PRPSINFO && n.descsz > PRPSINFO_PID + 4) {
 			t->pid = (int)rd32(desc + PRPSINFO_PID);
 		} else if (n.type == NT_AUXV) {
@@ -472,6 +491,8 @@ static struct pcs_error *open_core(struct pcs_target *t, const char *exe_path)
 	if (map == MAP_FAILED)
 		return pcs_error_os(errno, "cannot map");
 	t->core_map = map;
+	// Reads hop from object to object: no read-ahead.
+	madvise(map, t->core_size, MADV_RANDOM);
 
 	const unsigned char *p = t->core_map;
 	if (t->core_size < sizeof(Elf64_Ehdr) || memcmp(p, ELFMAG, SELFMAG) != 0)

@@ -50,6 +50,8 @@ struct pcs_target {
 	int core_fd;
 	const unsigned char *core_map;
 	size_t core_size;
+	/** Reads so far (pcs_target_core_read() drops touched pages). */
+	uint64_t core_reads;
 	struct pcs_core_segment *segments;
 	size_t nsegments, cap_segments;
 	struct pcs_backing_file *files;

@@ -201,9 +201,14 @@ static struct pcs_error *add_thread(struct pcs_target *t, int tid)
 		return NULL;	// gone
 	if (!PCS_VEC_RESERVE(t->threads, t->nthreads, t->cap_threads, 1))
 		return &pcs_enomem;
-	t->threads[t->nthreads++] = (struct pcs_target_thread){
+	struct pcs_target_thread *th = &t->threads[t->nthreads++];
+	*th = (struct pcs_target_thread){
 		.tid = tid, .fs_base = regs.fs_base, .pc = regs.rip, .sp = regs.rsp,
+		.has_regs = true,
 	};
+	_Static_assert(sizeof(th->regs) == sizeof(regs),
+		       "struct pcs_x86_64_regs is struct user_regs_struct");
+	memcpy(&th->regs, &regs, sizeof(th->regs));
 	return NULL;
 }
 

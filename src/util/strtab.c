@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "util/strtab.h"
+#include "util/vector.h"
 
 uint64_t pcs_hash_bytes(const void *data, size_t len)
 {
@@ -27,6 +28,9 @@ void pcs_strtab_deinit(struct pcs_strtab *tab)
 	for (size_t i = 0; i < tab->nslots; i++)
 		free((char *)tab->slots[i]);
 	free(tab->slots);
+	for (size_t i = 0; i < tab->narrays; i++)
+		free(tab->arrays[i]);
+	free(tab->arrays);
 	pcs_strtab_init(tab);
 }
 
@@ -61,6 +65,10 @@ static int rehash(struct pcs_strtab *tab)
 
 const char *pcs_strtab_intern(struct pcs_strtab *tab, const char *s, size_t len)
 {
+	// Every user reads a C string: one with a NUL inside (a str holding
+	// U+0000) ends there, here too, else rehash() (strlen()) would put it
+	// where its prefix goes and lose one of the two.
+	len = strnlen(s, len);
 	if ((tab->count + 1) * 2 > tab->nslots && rehash(tab) < 0)
 		return NULL;
 	const char **slot = find_slot(tab->slots, tab->nslots, s, len);
@@ -79,4 +87,21 @@ const char *pcs_strtab_intern(struct pcs_strtab *tab, const char *s, size_t len)
 const char *pcs_strtab_interns(struct pcs_strtab *tab, const char *s)
 {
 	return pcs_strtab_intern(tab, s, strlen(s));
+}
+
+const struct pcs_local *pcs_strtab_add_locals(struct pcs_strtab *tab,
+					       const struct pcs_local *items, size_t n)
+{
+	static const struct pcs_local none[1];
+	if (!n)
+		return none;
+	if (n > SIZE_MAX / sizeof(*items) ||
+	    !PCS_VEC_RESERVE(tab->arrays, tab->narrays, tab->cap_arrays, 1))
+		return NULL;
+	struct pcs_local *copy = malloc(n * sizeof(*items));
+	if (!copy)
+		return NULL;
+	memcpy(copy, items, n * sizeof(*items));
+	tab->arrays[tab->narrays++] = copy;
+	return copy;
 }

@@ -17,6 +17,16 @@ struct pcs_strtab {
 	const char **slots;	/**< open addressing, NULL = empty */
 	size_t nslots;
 	size_t count;
+	/** Arrays of interned strings the table owns (pcs_strtab_add_locals()). */
+	void **arrays;
+	size_t narrays, cap_arrays;
+};
+
+/** An argument or local variable of a frame (--locals): interned strings. */
+struct pcs_local {
+	const char *name;
+	/** A short, bounded repr of its value (corpus/README.md, "locals truth"). */
+	const char *repr;
 };
 
 void pcs_strtab_init(struct pcs_strtab *tab);
@@ -31,6 +41,15 @@ const char *pcs_strtab_intern(struct pcs_strtab *tab, const char *s, size_t len)
 
 /** Same for a NUL-terminated string. */
 const char *pcs_strtab_interns(struct pcs_strtab *tab, const char *s);
+
+/**
+ * A copy of the @p n locals at @p items (their strings interned in @p tab),
+ * owned by the table and freed by pcs_strtab_deinit(), like its strings:
+ * whatever holds it can be copied freely. Not NULL for @p n == 0; NULL when
+ * memory runs out.
+ */
+const struct pcs_local *pcs_strtab_add_locals(struct pcs_strtab *tab,
+					       const struct pcs_local *items, size_t n);
 
 /** FNV-1a, shared by the hash tables of the project. */
 uint64_t pcs_hash_bytes(const void *data, size_t len);

@@ -814,6 +814,75 @@ def expect_gevent_pool(truth):
     return errors
 
 
+def expect_locals_types(truth):
+    """The locals the scenario parks with, as corpus/README.md ("locals
+    truth") renders them; str and bytes as each Python has them."""
+    py2 = version_tuple(truth['python_version']) < (3, 0)
+    u = 'u' if py2 else ''
+    b = '' if py2 else 'b'
+
+    def obj(type_pattern):
+        return re.compile(r'<%s object at 0x[0-9a-f]+>$' % type_pattern)
+    want = {
+        ('typed-locals', 'all_types'): {
+            'number': '42', 'text': "%s'given'" % u, 'rest': 'tuple[1]',
+            'options': 'dict[1]', 'none': 'None', 'yes': 'True', 'no': 'False',
+            'small': '7', 'long_small': '5', 'huge': '<int 51 digits>',
+            'negative_big': '-1267650600228229401496703205376', 'ints': 'list[22]',
+            'f15': '1.5', 'negative_zero': '-0.0', 'f300': '1e+300', 'inf': 'inf',
+            'nan': 'nan', 'ascii': "'ascii'",
+            'unicode_text': u"%s'\xfcn\xefc\xf6d\xe9'" % u,
+            'snake': u"%s'\U0001f40d'" % u, 'raw': "%s'bytes\\x00\\xff'" % b,
+            'long_text': re.compile(re.escape("%s'Lorem ipsum dolor sit amet, " % u) +
+                                    r".{52}'\.\.\.$"),
+            'empty_list': 'list[0]', 'three': 'list[3]', 'one_tuple': 'tuple[1]',
+            'empty_dict': 'dict[0]', 'twelve': 'dict[12]', 'four': 'set[4]',
+            'frozen': 'frozenset[1]', 'ordered': obj(r'(collections\.)?OrderedDict'),
+            'thing': obj('Thing'), 'old': obj('instance' if py2 else 'Old'),
+            'function': obj('function'), 'module': obj('module'),
+            'cls': obj('type'), 'lock': obj(r'_?thread\.lock'),
+            'captured': "%s'captured'" % u, 'closure': obj('function')},
+        ('cell-argument', 'cell_argument'): {
+            'value': "%s'rebound'" % u, 'reader': obj('function')},
+        ('free-variables', 'outer_with_free'): {
+            'a': "%s'free'" % u, 'b': 'list[1]', 'inner': obj('function')},
+        ('free-variables', 'inner'): {
+            'a': "%s'free'" % u, 'b': 'list[1]', 'c': '3.25', 'd': 'tuple[3]'},
+        ('empty-cell', 'empty_cell'): {'later': obj('function')},
+        ('generator', 'generator'): {'limit': '3', 'index': '0', 'doubled': '0'},
+        ('class-body', 'Parked'): {},
+        ('method', 'method'): {'self': obj('Thing'), 'factor': '21', 'scaled': '42'},
+    }
+    errors = []
+    threads = by_name(truth)
+    for (thread, function), expected in sorted(want.items()):
+        frames = [f for f in threads.get(thread, {}).get('frames', ())
+                  if f['function'] == function]
+        if len(frames) != 1 or 'locals' not in frames[0]:
+            errors.append('thread %s: no frame %s with locals' % (thread, function))
+            continue
+        got = frames[0]['locals']
+        if sorted(got) != sorted(expected):
+            errors.append('thread %s, %s: locals %s, want %s'
+                          % (thread, function, sorted(got), sorted(expected)))
+        for name, value in sorted(expected.items()):
+            if name not in got:
+                continue
+            ok = value.match(got[name]) if hasattr(value, 'match') else got[name] == value
+            if not ok:
+                errors.append('thread %s, %s: %s is %r, want %r' % (
+                    thread, function, name, got[name], getattr(value, 'pattern', value)))
+    values = [f for f in threads.get('every-value', {}).get('frames', ())
+              if f['function'] == 'every_value']
+    if len(values) != 1 or len(values[0].get('locals', ())) != 67:
+        errors.append('every_value has not 67 locals')
+    unlocaled = [(t['name'], f['function']) for t in truth['threads']
+                 for f in t['frames'] if 'locals' not in f]
+    if unlocaled:
+        errors.append('frames without locals: %s' % unlocaled)
+    return errors
+
+
 # Scenarios whose main thread is not parked in truth.py's _park_main.
 MAIN_PARKS_ELSEWHERE = ('demo', 'gevent_pool')
 
@@ -834,6 +903,7 @@ EXPECT = {
     'unnamed_threads': expect_unnamed_threads,
     'generators_methods': expect_generators_methods,
     'gil_holder': expect_gil_holder,
+    'locals_types': expect_locals_types,
 }
 
 
@@ -947,8 +1017,9 @@ def gil_errors(label, want, got):
     return []
 
 
-def compare(truth, doc, kind):
-    """Differences between the truth and the tool's JSON document."""
+def compare(truth, doc, kind, with_locals=False):
+    """Differences between the truth and the tool's JSON document; with
+    the tool run with --locals, the locals of each thread's frames too."""
     errors = []
     if not isinstance(doc, dict):
         return ['output is not a JSON object']
@@ -996,7 +1067,10 @@ def compare(truth, doc, kind):
             errors.append('%s: tid %r, want %r' % (label, g.get('tid'), w['native_id']))
         if gil_known:
             errors.extend(gil_errors(label, w, g))
-        errors.extend(frame_errors(label, w, g))
+        unit_errors = frame_errors(label, w, g)
+        if with_locals and not unit_errors:
+            unit_errors = compare_locals(label, w, g)
+        errors.extend(unit_errors)
     if 'tasks' in truth:
         errors.extend(compare_tasks(truth['tasks'], doc.get('tasks')))
     if 'greenlets' in truth:
@@ -1026,6 +1100,29 @@ def frame_errors(label, want, got):
         return []
     diff = frames_diff(wf, gf)
     return ['%s: %s\n%s' % (label, diff[0], '\n'.join(diff[1:]))]
+
+
+def compare_locals(label, want, got):
+    """With --locals: every Python frame of the tool has "locals", an object
+    of name: repr; where the truth's frame has "locals" (corpus/README.md,
+    "locals truth"), the same names with the same reprs, in any order."""
+    errors = []
+    frames = [f for f in got.get('frames') or () if f.get('kind') == 'python']
+    for index, (w, g) in enumerate(zip(want['frames'], frames)):
+        where = '%s: frame [%d] %s' % (label, index, w['function'])
+        values = g.get('locals')
+        if not isinstance(values, dict) or \
+                not all(isinstance(v, str) for v in values.values()):
+            errors.append('%s: locals is %r' % (where, values))
+            continue
+        if 'locals' not in w:
+            continue
+        for name in sorted(set(w['locals']) | set(values)):
+            if w['locals'].get(name) != values.get(name):
+                errors.append('%s: local %s is %s, want %s' % (
+                    where, name, json.dumps(values.get(name), ensure_ascii=False),
+                    json.dumps(w['locals'].get(name), ensure_ascii=False)))
+    return errors
 
 
 def task_label(task):
@@ -1117,7 +1214,7 @@ def run_and_compare(tool, args, truth, kind, verbose, layout=None, extra=()):
     except ValueError as e:
         raise CaseError('%s\n    output is not JSON (%s): %r'
                         % (head, e, result.stdout[:200]))
-    errors = compare(truth, doc, kind)
+    errors = compare(truth, doc, kind, with_locals='--locals' in extra)
     if layout and (doc.get('target') or {}).get('layout') != layout:
         errors.append('target.layout is %r, want %r'
                       % ((doc.get('target') or {}).get('layout'), layout))

@@ -394,8 +394,16 @@ static struct pcs_error *snapshot(struct pcs_target *t, struct pcs_snapshot *sna
 	struct pcs_error *err = pcs_target_stop(t);
 	if (!err)
 		err = pcs_python_create(t, syms, layout, &snap->strings, &py);
+	// Locals on: their decoders (reprs of every type) get the patched
+	// memory too. Native frames too (--native), unwound over it.
+	if (!err)
+		pcs_python_set_locals(py, true);
 	if (!err)
 		err = pcs_collect_all(py, syms, layout, PCS_LAYOUT_AUTO, snap);
+	if (!err) {
+		pcs_python_set_locals(py, false);
+		err = pcs_collect_native(py, syms, t, snap);
+	}
 	pcs_python_destroy(py);
 	pcs_layout_destroy(layout);
 	return err;

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """The man page and --help describe the same options.
 
-Every long option in `pycore-stacks --help` has an entry in
-doc/pycore-stacks.1, and every option the man page documents is in --help;
-the same for the exit statuses. Prints "N passed, N failed".
+Every long option the program accepts (its getopt table in
+src/cli/main.c) is in `pycore-stacks --help`; every option in --help has an
+entry in doc/pycore-stacks.1, and every option the man page documents is in
+--help; the same for the exit statuses. Prints "N passed, N failed".
 
 usage: tests/man/check.py [--tool PATH]
 """
@@ -39,7 +40,13 @@ def main():
     args = parser.parse_args()
     helped, help_text = help_options(args.tool)
     documented, man_text = man_options(os.path.join(REPO, 'doc', 'pycore-stacks.1'))
+    # What the program accepts (its getopt table) must be in both.
+    with open(os.path.join(REPO, 'src', 'cli', 'main.c')) as f:
+        accepted = set('--' + name for name in
+                       re.findall(r'^\s*\{ "([a-z-]+)", (?:no|required)_argument', f.read(), re.M))
     results = []
+    for option in sorted(accepted - helped):
+        results.append(('FAIL', option, 'accepted, but not in --help'))
     for option in sorted(helped | documented):
         if option in helped and option in documented:
             results.append(('ok', option, None))

@@ -41,5 +41,7 @@ void test_core(void);
 void test_debug_offsets(void);
 void test_gdb_target(void);
 void test_report(void);
+void test_repr(void);
+void test_native(void);
 
 #endif

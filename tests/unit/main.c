@@ -15,6 +15,8 @@ static const struct {
 	{ "debug-offsets", test_debug_offsets },
 	{ "gdb-target", test_gdb_target },
 	{ "report", test_report },
+	{ "repr", test_repr },
+	{ "native", test_native },
 };
 
 int main(void)
