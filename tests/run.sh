@@ -185,12 +185,12 @@ else
 		*) gevent_other+=(--python "$p") ;;
 		esac
 	done
-	corpus corpus-gevent --greenlet-root "$greenlet_root" --scenario gevent_pool \
+	corpus corpus-gevent --greenlet-root "$greenlet_root" --scenario gevent_pool --scenario gevent_server \
 		"${gevent_other[@]}"
 	corpus corpus-layouts-gevent --greenlet-root "$greenlet_root" --scenario gevent_pool \
 		"${gevent_other[@]}" --layout-source builtin
 	[ ${#gevent_sid[@]} -gt 0 ] &&
-		corpus corpus-gevent-sid --core-writer kernel --scenario gevent_pool "${gevent_sid[@]}"
+		corpus corpus-gevent-sid --core-writer kernel --scenario gevent_pool --scenario gevent_server "${gevent_sid[@]}"
 fi
 # --locals: every supported type's repr as Python's own f_locals has it.
 corpus corpus-locals --tool-arg=--locals --scenario locals_types "${pyenv_pythons[@]}" \

@@ -541,6 +541,18 @@ def expect_asyncio_many(truth):
     return [] if all(not t['awaits'] for t in tasks) else ['a task awaits another']
 
 
+def expect_gevent_server(truth):
+    """500 handlers in read_request, 500 clients in client, the server's loop."""
+    import collections
+    places = collections.Counter(
+        f['function'] for g in truth.get('greenlets') or () for f in g['frames'])
+    errors = []
+    for function, n in (('read_request', 500), ('client', 500)):
+        if places[function] != n:
+            errors.append('%d greenlets parked in %s, want %d' % (places[function], function, n))
+    return errors
+
+
 def expect_asyncio_taskgroup(truth):
     # TaskGroup.__aexit__ waits in itself (3.11-3.13) or in _aexit (3.14+).
     return expect_task_graph(truth, {
@@ -884,11 +896,12 @@ def expect_locals_types(truth):
 
 
 # Scenarios whose main thread is not parked in truth.py's _park_main.
-MAIN_PARKS_ELSEWHERE = ('demo', 'gevent_pool')
+MAIN_PARKS_ELSEWHERE = ('demo', 'gevent_pool', 'gevent_server')
 
 
 EXPECT = {
     'gevent_pool': expect_gevent_pool,
+    'gevent_server': expect_gevent_server,
     'greenlet_raw': expect_greenlet_raw,
     'greenlet_threads': expect_greenlet_threads,
     'asyncio_pytask': expect_asyncio_pytask,
@@ -1275,8 +1288,18 @@ def text_errors(tool, args, truth):
         n = len(truth.get(key) or ())
         if n:
             want.append('%d %s%s' % (n, noun, '' if n == 1 else 's'))
-    return ['$ %s: no line starting %r' % (quote(argv), w) for w in want
-            if not re.search(r'^%s\b' % re.escape(w), text, re.M)]
+    errors = ['$ %s: no line starting %r' % (quote(argv), w) for w in want
+              if not re.search(r'^%s\b' % re.escape(w), text, re.M)]
+    # A thousand greenlets parked in a few places read on one screen.
+    greenlets = truth.get('greenlets') or ()
+    section = re.search(r'^\d+ greenlets.*?(?=\n\n|\Z)', text, re.M | re.S)
+    if len(greenlets) >= 1000 and section and section.group(0).count('\n') + 1 > ONE_SCREEN:
+        errors.append('$ %s: the greenlets take %d lines, more than one screen (%d)'
+                      % (quote(argv), section.group(0).count('\n') + 1, ONE_SCREEN))
+    return errors
+
+
+ONE_SCREEN = 50
 
 
 def allow_core_dumps():
