@@ -27,7 +27,11 @@
 #include "util/vector.h"
 
 enum {
-	PAGE_CACHE_SLOTS = 2048,
+	// Up to 64 MiB of the target's pages (buffers are allocated as
+	// slots are first used). A dump of 100,000 tasks reads ~36,000
+	// distinct pages; a cache of 2,048 slots read 253,000 while the
+	// target was stopped, the same pages over and over.
+	PAGE_CACHE_SLOTS = 16384,
 	// Threads keep being created while we stop others: rescan until the
 	// set is stable, a bounded number of times.
 	MAX_STOP_ROUNDS = 64,
@@ -57,8 +61,10 @@ struct pcs_error *pcs_target_live_read(struct pcs_target *t, pcs_addr_t addr,
 	unsigned char *out = buf;
 	while (len) {
 		pcs_addr_t page = addr & ~(pcs_addr_t)(t->page_size - 1);
-		struct pcs_live_page *pg =
-			&t->pages[(page / t->page_size) % PAGE_CACHE_SLOTS];
+		// Hashed, so that pages a power of two apart (objects of one
+		// size in different arenas) do not all share a slot.
+		uint64_t index = (page / t->page_size) * UINT64_C(0x9e3779b97f4a7c15);
+		struct pcs_live_page *pg = &t->pages[(index >> 32) % PAGE_CACHE_SLOTS];
 		if (pg->addr != page) {
 			struct pcs_error *err = read_page(t, pg, page);
 			if (err)
