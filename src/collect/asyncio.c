@@ -76,11 +76,8 @@ static struct pcs_error *add_task(void *arg, const struct pcs_python_task *pt)
 		task->coro = task->stack.frames[0].qualname;
 	if (err && err != &pcs_enomem) {
 		task->stack.truncated = pcs_snapshot_intern(snap, err->message);
-		struct pcs_error *werr = pcs_snapshot_warn(
-			snap, "task 0x%" PRIx64 ": await chain truncated: %s",
-			pt->addr, err->message);
-		pcs_error_destroy(err);
-		err = werr;
+		err = pcs_snapshot_warn_error(snap, err, "task 0x%" PRIx64
+					      ": await chain truncated", pt->addr);
 	}
 	return err;
 }
@@ -97,12 +94,8 @@ struct pcs_error *pcs_collect_tasks(struct pcs_python *py, struct pcs_snapshot *
 	struct tasks_ctx ctx = { .py = py, .snap = snap };
 	for (size_t i = 0; i < n && !err; i++) {
 		err = pcs_python_tasks(py, interps[i], add_task, &ctx);
-		if (err && err != &pcs_enomem) {
-			struct pcs_error *werr = pcs_snapshot_warn(
-				snap, "asyncio tasks: list truncated: %s", err->message);
-			pcs_error_destroy(err);
-			err = werr;
-		}
+		if (err)
+			err = pcs_snapshot_warn_error(snap, err, "asyncio tasks: list truncated");
 	}
 	free(interps);
 	// Awaits follow from what each task is awaited by.

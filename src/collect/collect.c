@@ -25,26 +25,17 @@ static struct pcs_error *add_greenlet_layout(struct pcs_python *py,
 	for (size_t i = 0; !err && i < n && !version; i++)
 		err = pcs_python_greenlet_version(py, interps[i], &version);
 	free(interps);
-	if (err && err != &pcs_enomem) {
-		struct pcs_error *werr = pcs_snapshot_warn(
-			snap, "greenlets not read: cannot tell the greenlet version: %s",
-			err->message);
-		pcs_error_destroy(err);
-		return werr;
-	}
-	if (err || !version)
-		return err;
+	if (err)
+		return pcs_snapshot_warn_error(
+			snap, err, "greenlets not read: cannot tell the greenlet version");
+	if (!version)
+		return NULL;
 	snap->greenlet_version = version;
 	err = pcs_layout_add_greenlet(syms, version, wanted, layout);
-	if (err && err != &pcs_enomem) {
-		struct pcs_error *werr =
-			pcs_snapshot_warn(snap, "greenlets not read: %s", err->message);
-		pcs_error_destroy(err);
-		return werr;
-	}
-	if (!err)
-		snap->greenlet_layout = pcs_layout_source_name(layout->greenlet_source);
-	return err;
+	if (err)
+		return pcs_snapshot_warn_error(snap, err, "greenlets not read");
+	snap->greenlet_layout = pcs_layout_source_name(layout->greenlet_source);
+	return NULL;
 }
 
 struct pcs_error *pcs_collect_all(struct pcs_python *py, struct pcs_symbols *syms,

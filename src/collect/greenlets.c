@@ -38,13 +38,10 @@ struct greenlets_ctx {
 static struct pcs_error *warn_unit(struct pcs_snapshot *snap, struct pcs_greenlet *g,
 				   const char *what, struct pcs_error *err)
 {
-	if (err == &pcs_enomem)
-		return err;
-	g->stack.truncated = pcs_snapshot_intern(snap, err->message);
-	struct pcs_error *werr = pcs_snapshot_warn(snap, "greenlet 0x%" PRIx64 ": %s: %s",
-						   g->address, what, err->message);
-	pcs_error_destroy(err);
-	return werr;
+	if (err != &pcs_enomem)
+		g->stack.truncated = pcs_snapshot_intern(snap, err->message);
+	return pcs_snapshot_warn_error(snap, err, "greenlet 0x%" PRIx64 ": %s", g->address,
+				       what);
 }
 
 static struct pcs_error *add_greenlet(void *arg, const struct pcs_python_greenlet *pg)
@@ -206,12 +203,8 @@ struct pcs_error *pcs_collect_greenlets(struct pcs_python *py, struct pcs_snapsh
 		size_t first = snap->ngreenlets;
 		bool incomplete;
 		err = pcs_python_greenlets(py, interps[i], add_greenlet, &ctx, &incomplete);
-		if (err && err != &pcs_enomem) {
-			struct pcs_error *werr = pcs_snapshot_warn(
-				snap, "greenlets: list truncated: %s", err->message);
-			pcs_error_destroy(err);
-			err = werr;
-		}
+		if (err)
+			err = pcs_snapshot_warn_error(snap, err, "greenlets: list truncated");
 		if (!err && incomplete)
 			err = pcs_snapshot_warn(snap, "greenlets: the garbage collector was "
 						"running; greenlets in its private lists are missing");

@@ -68,6 +68,20 @@ struct pcs_error *pcs_snapshot_warn(struct pcs_snapshot *snap, const char *fmt, 
 	return NULL;
 }
 
+struct pcs_error *pcs_snapshot_warn_error(struct pcs_snapshot *snap, struct pcs_error *err,
+					  const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	err = pcs_error_prefixv(err, fmt, ap);
+	va_end(ap);
+	if (err == &pcs_enomem)
+		return err;
+	struct pcs_error *werr = pcs_snapshot_warn(snap, "%s", err->message);
+	pcs_error_destroy(err);
+	return werr;
+}
+
 struct pcs_error *pcs_stack_push(struct pcs_stack *stack,
 				 const struct pcs_frame *frame)
 {

@@ -168,6 +168,16 @@ struct pcs_error *pcs_snapshot_warn(struct pcs_snapshot *snap, const char *fmt, 
 	__attribute__((__format__(__printf__, 2, 3)));
 
 /**
+ * Turn @p err, what went wrong in one unit, into the warning
+ * "<printf-formatted @p fmt>: <its message>" and destroy it; the result is
+ * pcs_snapshot_warn()'s. Running out of memory is no warning: &pcs_enomem
+ * is returned as it is.
+ */
+struct pcs_error *pcs_snapshot_warn_error(struct pcs_snapshot *snap, struct pcs_error *err,
+					  const char *fmt, ...)
+	__attribute__((__format__(__printf__, 3, 4)));
+
+/**
  * The most frames all stacks of a snapshot hold together (about 400 MB):
  * past it, pcs_stack_push() fails with PCS_ERROR_LIMIT and the unit being
  * read is truncated there.

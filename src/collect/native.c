@@ -260,13 +260,8 @@ static void reset(struct thread_ctx *ctx, const struct pcs_stack *python)
 static struct pcs_error *warn_thread(struct pcs_snapshot *snap, struct pcs_thread *th,
 				     const char *what, struct pcs_error *err)
 {
-	if (err == &pcs_enomem)
-		return err;
-	struct pcs_error *werr = pcs_snapshot_warn(snap, "thread %d (ident 0x%" PRIx64
-						   "): %s: %s", th->tid, th->ident,
-						   what, err->message);
-	pcs_error_destroy(err);
-	return werr;
+	return pcs_snapshot_warn_error(snap, err, "thread %d (ident 0x%" PRIx64 "): %s",
+				       th->tid, th->ident, what);
 }
 
 static const struct pcs_target_thread *target_thread(struct pcs_target *t, int tid)
@@ -392,12 +387,8 @@ struct pcs_error *pcs_collect_native(struct pcs_python *py, struct pcs_symbols *
 			err = merge_interp(&ctx, py, t, interps[i]);
 		free(interps);
 	}
-	if (err && err != &pcs_enomem) {
-		struct pcs_error *werr = pcs_snapshot_warn(snap, "no native frames: %s",
-							   err->message);
-		pcs_error_destroy(err);
-		err = werr;
-	}
+	if (err)
+		err = pcs_snapshot_warn_error(snap, err, "no native frames");
 	free(ctx.runs);
 	free(ctx.native);
 	return err;

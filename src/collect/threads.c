@@ -44,14 +44,10 @@ static struct pcs_error *set_name(void *arg, uint64_t ident, const char *name)
 static struct pcs_error *note_failure(struct pcs_snapshot *snap,
 				      struct pcs_thread *th, struct pcs_error *err)
 {
-	if (err == &pcs_enomem)
-		return err;
-	th->stack.truncated = pcs_snapshot_intern(snap, err->message);
-	struct pcs_error *werr = pcs_snapshot_warn(snap, "thread %d (ident 0x%" PRIx64
-						   "): stack truncated: %s",
-						   th->tid, th->ident, err->message);
-	pcs_error_destroy(err);
-	return werr;
+	if (err != &pcs_enomem)
+		th->stack.truncated = pcs_snapshot_intern(snap, err->message);
+	return pcs_snapshot_warn_error(snap, err, "thread %d (ident 0x%" PRIx64
+				       "): stack truncated", th->tid, th->ident);
 }
 
 static struct pcs_error *collect_interp(struct pcs_python *py,
@@ -72,11 +68,8 @@ static struct pcs_error *collect_interp(struct pcs_python *py,
 	err = pcs_python_gil_holder(py, interp, &holder, &gil_known);
 	if (err) {
 		gil_known = false;
-		struct pcs_error *werr = pcs_snapshot_warn(
-			snap, "interpreter %" PRId64
-			": cannot tell which thread holds the GIL: %s", id, err->message);
-		pcs_error_destroy(err);
-		err = werr;
+		err = pcs_snapshot_warn_error(snap, err, "interpreter %" PRId64
+					      ": cannot tell which thread holds the GIL", id);
 	}
 
 	size_t first = snap->nthreads;
@@ -110,13 +103,9 @@ static struct pcs_error *collect_interp(struct pcs_python *py,
 
 	struct names_ctx nctx = { snap, first };
 	err = pcs_python_thread_names(py, interp, set_name, &nctx);
-	if (err && err != &pcs_enomem) {
-		struct pcs_error *werr = pcs_snapshot_warn(
-			snap, "interpreter %" PRId64 ": cannot read thread names: %s",
-			id, err->message);
-		pcs_error_destroy(err);
-		err = werr;
-	}
+	if (err)
+		err = pcs_snapshot_warn_error(snap, err, "interpreter %" PRId64
+					      ": cannot read thread names", id);
 	return err;
 }
 

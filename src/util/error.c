@@ -68,13 +68,19 @@ struct pcs_error *pcs_error_fault(uint64_t address, const char *fmt, ...)
 
 struct pcs_error *pcs_error_prefix(struct pcs_error *err, const char *fmt, ...)
 {
+	va_list ap;
+	va_start(ap, fmt);
+	err = pcs_error_prefixv(err, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+struct pcs_error *pcs_error_prefixv(struct pcs_error *err, const char *fmt, va_list ap)
+{
 	if (err == &pcs_enomem)
 		return err;
 	char *prefix;
-	va_list ap;
-	va_start(ap, fmt);
 	int r = vasprintf(&prefix, fmt, ap);
-	va_end(ap);
 	if (r < 0)
 		goto oom;
 	char *msg;

@@ -84,6 +84,10 @@ struct pcs_error *pcs_error_fault(uint64_t address, const char *fmt, ...)
 struct pcs_error *pcs_error_prefix(struct pcs_error *err, const char *fmt, ...)
 	__attribute__((__returns_nonnull__, __format__(__printf__, 2, 3)));
 
+/** Like pcs_error_prefix(), taking a va_list. */
+struct pcs_error *pcs_error_prefixv(struct pcs_error *err, const char *fmt, va_list ap)
+	__attribute__((__returns_nonnull__, __format__(__printf__, 2, 0)));
+
 /** Free @p err. NULL and &pcs_enomem are no-ops. */
 void pcs_error_destroy(struct pcs_error *err);
 
