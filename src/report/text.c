@@ -184,6 +184,19 @@ static void add_thread(struct pcs_text *tx, const struct pcs_thread *th)
 	pcs_text_stack(tx, "", &th->stack, "stack");
 }
 
+void pcs_text_greenlet_states(struct pcs_text *tx)
+{
+	static const char *const states[] = { "running", "suspended", "not-started", "dead" };
+	const struct pcs_snapshot *snap = tx->snap;
+	for (size_t s = 0, sep = 0; s < sizeof(states) / sizeof(*states); s++) {
+		size_t n = 0;
+		for (size_t i = 0; i < snap->ngreenlets; i++)
+			n += strcmp(snap->greenlets[i].state, states[s]) == 0;
+		if (n)
+			pcs_strbuf_addf(tx->out, "%s %zu %s", sep++ ? "," : ":", n, states[s]);
+	}
+}
+
 // "3 threads · 9 greenlets: 1 running, 8 suspended · 12 asyncio tasks".
 static void add_summary(struct pcs_text *tx)
 {
@@ -191,16 +204,9 @@ static void add_summary(struct pcs_text *tx)
 	struct pcs_strbuf *out = tx->out;
 	pcs_strbuf_addf(out, "%zu thread%s", snap->nthreads, snap->nthreads == 1 ? "" : "s");
 	if (snap->ngreenlets) {
-		static const char *const states[] = { "running", "suspended", "not-started", "dead" };
 		pcs_strbuf_addf(out, " \u00b7 %zu greenlet%s", snap->ngreenlets,
 				snap->ngreenlets == 1 ? "" : "s");
-		for (size_t s = 0, sep = 0; s < sizeof(states) / sizeof(*states); s++) {
-			size_t n = 0;
-			for (size_t i = 0; i < snap->ngreenlets; i++)
-				n += strcmp(snap->greenlets[i].state, states[s]) == 0;
-			if (n)
-				pcs_strbuf_addf(out, "%s %zu %s", sep++ ? "," : ":", n, states[s]);
-		}
+		pcs_text_greenlet_states(tx);
 	}
 	if (snap->ntasks) {
 		size_t running = 0;

@@ -146,8 +146,6 @@ void pcs_text_greenlets(struct pcs_text *tx)
 	t.children = malloc(n * sizeof(*t.children));
 	t.sig = malloc(n * sizeof(*t.sig));
 	t.drawn = calloc(n, 1);
-	size_t counts[4] = { 0 };
-	static const char *const states[4] = { "running", "suspended", "not-started", "dead" };
 	if (!parent || !t.first_child || !t.children || !t.sig || !t.drawn) {
 		pcs_strbuf_adds(out, "(out of memory drawing the greenlet tree)\n");
 		goto out;
@@ -156,8 +154,6 @@ void pcs_text_greenlets(struct pcs_text *tx)
 	for (size_t i = 0; i < n; i++) {
 		t.sig[i] = greenlet_sig(&snap->greenlets[i]);
 		parent[i] = SIZE_MAX;
-		for (size_t s = 0; s < 4; s++)
-			counts[s] += strcmp(snap->greenlets[i].state, states[s]) == 0;
 	}
 	{
 		size_t *by_addr = t.children;
@@ -215,10 +211,7 @@ void pcs_text_greenlets(struct pcs_text *tx)
 		pcs_strbuf_add_safe(out, snap->greenlet_version);
 		pcs_strbuf_addc(out, ')');
 	}
-	for (size_t s = 0, sep = 0; s < 4; s++) {
-		if (counts[s])
-			pcs_strbuf_addf(out, "%s %zu %s", sep++ ? "," : ":", counts[s], states[s]);
-	}
+	pcs_text_greenlet_states(tx);
 	pcs_strbuf_addc(out, '\n');
 	// One tree per thread, from its roots, in the order threads are
 	// shown; then what a damaged parent chain (a loop) leaves undrawn;

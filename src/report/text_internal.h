@@ -48,6 +48,9 @@ bool pcs_text_same_stack(const struct pcs_stack *a, const struct pcs_stack *b);
 /** "├─ " or "└─ " after @p prefix. */
 void pcs_text_branch(struct pcs_text *tx, const char *prefix, bool last);
 
+/** ": 1 running, 8 suspended": the greenlets by state, the empty ones left out. */
+void pcs_text_greenlet_states(struct pcs_text *tx);
+
 void pcs_text_greenlets(struct pcs_text *tx);
 void pcs_text_tasks(struct pcs_text *tx);
 
