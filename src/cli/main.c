@@ -34,6 +34,7 @@ enum format {
 	FORMAT_TEXT,
 	FORMAT_JSON,
 	FORMAT_COLLAPSED,
+	FORMAT_SENTRY,
 };
 
 struct options {
@@ -77,9 +78,10 @@ static const char help_text[] =
 	"  CORE [EXECUTABLE]      a core file; the executable defaults to the one\n"
 	"                         the core names\n"
 	"  -p, --pid PID          a live process\n"
-	"  -f, --format FORMAT    text (default), json (see OUTPUT.md), or collapsed\n"
+	"  -f, --format FORMAT    text (default); json (see OUTPUT.md); collapsed\n"
 	"                         (one line per distinct stack with its count, for\n"
-	"                         flamegraph.pl and speedscope)\n"
+	"                         flamegraph.pl and speedscope); sentry (a Sentry\n"
+	"                         event, for sentry-cli send-event)\n"
 	"      --layout-source S  where struct offsets come from: auto (default),\n"
 	"                         dwarf, debug-offsets, builtin\n"
 	"      --debug-dir DIR    look for separate debug info in DIR (laid out\n"
@@ -164,6 +166,8 @@ static int parse_options(int argc, char **argv, struct options *opts)
 				opts->format = FORMAT_JSON;
 			else if (strcmp(optarg, "collapsed") == 0)
 				opts->format = FORMAT_COLLAPSED;
+			else if (strcmp(optarg, "sentry") == 0)
+				opts->format = FORMAT_SENTRY;
 			else
 				return usage_error("unknown format '%s'", optarg);
 			break;
@@ -449,6 +453,8 @@ int main(int argc, char **argv)
 		pcs_report_json(snap, &out);
 	} else if (opts.format == FORMAT_COLLAPSED) {
 		pcs_report_collapsed(snap, &out);
+	} else if (opts.format == FORMAT_SENTRY) {
+		pcs_report_sentry(snap, &out);
 	} else {
 		const char *no_color = getenv("NO_COLOR");
 		struct pcs_text_style style = {

@@ -124,6 +124,29 @@ struct pcs_greenlet {
 	struct pcs_stack stack;
 };
 
+/**
+ * What a core says about the signal that ended the process (NT_SIGINFO,
+ * and the NT_PRSTATUS of the thread that took it). All zero / NULL when
+ * nothing was recorded: a live process, or a core written by gcore of a
+ * process that was not crashing.
+ */
+struct pcs_crash {
+	/** The signal number; 0: none. */
+	int signal;
+	/** Its name ("SIGSEGV"), or NULL for an unknown number. */
+	const char *signal_name;
+	/** si_code, and its name ("SEGV_MAPERR", "SI_USER"; NULL if unknown). */
+	int code;
+	const char *code_name;
+	/** The faulting address (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP). */
+	bool has_address;
+	uint64_t address;
+	/** Who sent it, for a signal sent by kill()/tgkill() (SI_USER, SI_TKILL); 0 otherwise. */
+	int sender_pid;
+	/** The OS thread that took the signal; 0 if unknown. */
+	int tid;
+};
+
 enum pcs_snapshot_kind {
 	PCS_SNAPSHOT_CORE,
 	PCS_SNAPSHOT_PROCESS,
@@ -139,6 +162,10 @@ struct pcs_snapshot {
 	bool free_threaded;
 	bool debug_build;
 	const char *layout;	/**< layout source name */
+	/** The process's command line, arguments separated by spaces; NULL if unknown. */
+	const char *args;
+	/** The crash that wrote the core; crash.signal == 0 if none. */
+	struct pcs_crash crash;
 
 	struct pcs_thread *threads;
 	size_t nthreads, cap_threads;

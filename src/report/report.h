@@ -38,4 +38,12 @@ void pcs_report_collapsed(const struct pcs_snapshot *snap, struct pcs_strbuf *ou
 /** The JSON document of spec/OUTPUT.md ("pycore-stacks/1"). */
 void pcs_report_json(const struct pcs_snapshot *snap, struct pcs_strbuf *out);
 
+/**
+ * A Sentry event (the JSON payload of sentry-cli send-event and of an
+ * envelope's "event" item): one thread per OS thread with its stacktrace,
+ * the crash signal as an exception where the core records one, and tags
+ * for the Python version and the signal.
+ */
+void pcs_report_sentry(const struct pcs_snapshot *snap, struct pcs_strbuf *out);
+
 #endif
