@@ -203,6 +203,11 @@ corpus corpus-valgrind --tool tests/valgrind.sh --mode core --python /usr/bin/py
 	--scenario threads_blocking --scenario deep_recursion --scenario unicode_names \
 	--scenario asyncio_gather_tree --scenario asyncio_waits --scenario greenlet_raw \
 	--scenario gevent_pool
+run debuginfod python3 tests/debuginfod/run.py --tool src/pycore-stacks
+# Crash context, --sysroot/--lib-path, /proc/PID/root, --batch.
+run triage python3 tests/triage/run.py --tool src/pycore-stacks
+run sentry python3 tests/sentry/run.py --tool src/pycore-stacks
+run compressed python3 tests/compressed/run.py --tool src/pycore-stacks
 run man python3 tests/man/check.py --tool src/pycore-stacks
 # Native frames merged with the Python ones: pyenv 3.12 (DWARF), Debian's
 # 3.11 with and without its DWARF, live and from cores.

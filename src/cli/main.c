@@ -6,12 +6,14 @@
 
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/gdb_target.h"
@@ -22,6 +24,7 @@
 #include "symbols/symbols.h"
 #include "target/target.h"
 #include "util/error.h"
+#include "util/vector.h"
 
 enum exit_status {
 	EXIT_COMPLETE = 0,
@@ -62,13 +65,21 @@ struct options {
 	bool locals;
 	/** Native frames, with the Python frames merged in. */
 	bool native;
+	/** Where the files a core names are here (--sysroot, --lib-path). */
+	const char *sysroot;
+	const char *lib_path;
+	/** Many cores (arguments: cores and directories), one document a line. */
+	bool batch;
+	/** --format was given (--batch defaults to json). */
+	bool format_given;
 	/** Storage for paths taken from gdb. */
 	struct pcs_gdb_target gdb_target;
 };
 
 static const char usage_text[] =
 	"usage: pycore-stacks [OPTIONS] CORE [EXECUTABLE]\n"
-	"       pycore-stacks [OPTIONS] --pid PID\n";
+	"       pycore-stacks [OPTIONS] --pid PID\n"
+	"       pycore-stacks [OPTIONS] --batch CORE|DIR...\n";
 
 static const char help_text[] =
 	"Print the Python stack of every thread of a CPython process, read from\n"
@@ -78,6 +89,12 @@ static const char help_text[] =
 	"  CORE [EXECUTABLE]      a core file; the executable defaults to the one\n"
 	"                         the core names\n"
 	"  -p, --pid PID          a live process\n"
+	"      --batch            each argument is a core, or a directory of cores\n"
+	"                         (compressed or not); one JSON document (or Sentry\n"
+	"                         event) per line, in argument and name order\n"
+	"      --sysroot DIR      the target's root file system is at DIR: look for\n"
+	"                         the executable and libraries a core names there\n"
+	"      --lib-path P1:P2   directories to look for them in, by file name\n"
 	"  -f, --format FORMAT    text (default); json (see OUTPUT.md); collapsed\n"
 	"                         (one line per distinct stack with its count, for\n"
 	"                         flamegraph.pl and speedscope); sentry (a Sentry\n"
@@ -125,7 +142,7 @@ static int parse_options(int argc, char **argv, struct options *opts)
 {
 	enum { OPT_VERSION = 256, OPT_LAYOUT_SOURCE, OPT_DEBUG_DIR, OPT_GDB, OPT_ONLY,
 	       OPT_THREAD, OPT_MAX_FRAMES, OPT_NO_SOURCE, OPT_NO_GROUP, OPT_COLOR,
-	       OPT_LOCALS, OPT_NATIVE };
+	       OPT_LOCALS, OPT_NATIVE, OPT_SYSROOT, OPT_LIB_PATH, OPT_BATCH };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "format", required_argument, NULL, 'f' },
@@ -140,6 +157,9 @@ static int parse_options(int argc, char **argv, struct options *opts)
 		{ "color", required_argument, NULL, OPT_COLOR },
 		{ "locals", no_argument, NULL, OPT_LOCALS },
 		{ "native", no_argument, NULL, OPT_NATIVE },
+		{ "sysroot", required_argument, NULL, OPT_SYSROOT },
+		{ "lib-path", required_argument, NULL, OPT_LIB_PATH },
+		{ "batch", no_argument, NULL, OPT_BATCH },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ 0 },
@@ -160,6 +180,7 @@ static int parse_options(int argc, char **argv, struct options *opts)
 			break;
 		}
 		case 'f':
+			opts->format_given = true;
 			if (strcmp(optarg, "text") == 0)
 				opts->format = FORMAT_TEXT;
 			else if (strcmp(optarg, "json") == 0)
@@ -219,6 +240,15 @@ static int parse_options(int argc, char **argv, struct options *opts)
 		case OPT_NATIVE:
 			opts->native = true;
 			break;
+		case OPT_SYSROOT:
+			opts->sysroot = optarg;
+			break;
+		case OPT_LIB_PATH:
+			opts->lib_path = optarg;
+			break;
+		case OPT_BATCH:
+			opts->batch = true;
+			break;
 		case OPT_COLOR:
 			if (strcmp(optarg, "auto") == 0)
 				opts->color = -1;
@@ -245,7 +275,18 @@ static int parse_options(int argc, char **argv, struct options *opts)
 		}
 	}
 	int rest = argc - optind;
-	if (opts->gdb) {
+	if (opts->batch) {
+		if (opts->gdb || opts->pid)
+			return usage_error("%s", "--batch reads core files, not a process");
+		if (rest < 1)
+			return usage_error("%s", "--batch needs cores or directories of cores");
+		if (!opts->format_given)
+			opts->format = FORMAT_JSON;
+		if (opts->format != FORMAT_JSON && opts->format != FORMAT_SENTRY)
+			return usage_error("%s", "--batch writes --format json or sentry");
+		if (opts->thread)
+			return usage_error("%s", "--thread names one process's thread, not a batch's");
+	} else if (opts->gdb) {
 		if (rest || opts->pid)
 			return usage_error("%s", "--gdb takes its target from gdb, not arguments");
 	} else if (opts->thread == -1) {
@@ -273,12 +314,20 @@ static struct pcs_error *describe_target(struct pcs_target *t,
 							   : PCS_SNAPSHOT_PROCESS;
 	snap->pid = pcs_target_pid(t);
 	snap->core = pcs_snapshot_intern(snap, pcs_target_core_path(t));
+	snap->core_compression = pcs_snapshot_intern(snap, pcs_target_core_compression(t));
 	snap->executable = pcs_snapshot_intern(snap, pcs_target_exe_path(t));
 	snap->python_version = pcs_snapshot_intern(snap, l->version);
 	snap->layout = pcs_snapshot_intern(snap, pcs_layout_source_name(l->source));
 	snap->debug_build = l->debug_build;
+	struct stat st;
+	snap->time_from_core = pcs_target_core_path(t) && stat(pcs_target_core_path(t), &st) == 0;
+	if (snap->time_from_core)
+		snap->time = st.st_mtim;
+	else
+		clock_gettime(CLOCK_REALTIME, &snap->time);
 	snap->free_threaded = l->free_threaded;
 	if ((pcs_target_core_path(t) && !snap->core) ||
+	    (pcs_target_core_compression(t) && !snap->core_compression) ||
 	    (pcs_target_exe_path(t) && !snap->executable) ||
 	    !snap->python_version || !snap->layout)
 		return &pcs_enomem;
@@ -299,6 +348,8 @@ static struct pcs_error *snapshot_target(struct pcs_target *t,
 		err = pcs_layout_select(t, syms, opts->layout_source, &layout);
 	if (!err)
 		err = describe_target(t, layout, snap);
+	if (!err)
+		err = pcs_collect_crash(t, snap);
 	// A live target pauses from here: only the walk itself is in the pause.
 	if (!err)
 		err = pcs_target_stop(t);
@@ -405,7 +456,262 @@ static struct pcs_error *open_target(struct options *opts, struct pcs_target **r
 	}
 	if (opts->pid)
 		return pcs_target_attach(opts->pid, ret);
-	return pcs_target_open_core(opts->core, opts->executable, ret);
+	const struct pcs_core_files files = {
+		.executable = opts->executable,
+		.sysroot = opts->sysroot,
+		.lib_path = opts->lib_path,
+	};
+	return pcs_target_open_core(opts->core, &files, ret);
+}
+
+// The whole pipeline for one target, into a new snapshot. A live target is
+// resumed before this returns: nothing after it touches the target.
+static struct pcs_error *read_target(struct options *opts, struct pcs_snapshot **ret)
+{
+	struct pcs_target *target = NULL;
+	struct pcs_snapshot *snap = NULL;
+	struct pcs_error *err = open_target(opts, &target);
+	if (!err)
+		err = pcs_snapshot_create(&snap);
+	if (!err && opts->max_frames)
+		pcs_snapshot_limit_frames(snap, (size_t)opts->max_frames);
+	if (!err) {
+		err = snapshot_target(target, opts, snap);
+		if (!err)
+			err = filter(opts, snap);
+		if (err)
+			err = pcs_error_prefix(err, "%s", pcs_target_name(target));
+	}
+	pcs_target_destroy(target);
+	// Source lines come from files here, read after the target resumed:
+	// the target's own files, under its root (a process may be in another
+	// mount namespace; a core's files may be under --sysroot).
+	if (!err && !opts->no_source && opts->format != FORMAT_COLLAPSED) {
+		char proc_root[64];
+		const char *root = opts->sysroot;
+		if (opts->pid) {
+			snprintf(proc_root, sizeof(proc_root), "/proc/%d/root", opts->pid);
+			root = access(proc_root, X_OK) == 0 ? proc_root : NULL;
+		}
+		err = pcs_collect_source_lines(snap, root);
+	}
+	if (err) {
+		pcs_snapshot_destroy(snap);
+		return err;
+	}
+	*ret = snap;
+	return NULL;
+}
+
+// JSON's newlines are all layout (strings escape theirs), and so is the
+// indentation after each: dropping both puts a document on one line.
+static void join_lines(struct pcs_strbuf *out)
+{
+	size_t w = 0;
+	for (size_t r = 0; r < out->len; r++) {
+		if (out->buf[r] == '\n') {
+			while (r + 1 < out->len && out->buf[r + 1] == ' ')
+				r++;
+			continue;
+		}
+		out->buf[w++] = out->buf[r];
+	}
+	out->len = w;
+	if (out->buf)
+		out->buf[w] = '\0';
+}
+
+static void render(const struct options *opts, const struct pcs_snapshot *snap,
+		   struct pcs_strbuf *out)
+{
+	if (opts->format == FORMAT_JSON) {
+		pcs_report_json(snap, out);
+	} else if (opts->format == FORMAT_COLLAPSED) {
+		pcs_report_collapsed(snap, out);
+	} else if (opts->format == FORMAT_SENTRY) {
+		pcs_report_sentry(snap, out);
+	} else {
+		const char *no_color = getenv("NO_COLOR");
+		struct pcs_text_style style = {
+			.color = opts->color == 1 ||
+				 (opts->color == -1 && isatty(STDOUT_FILENO) &&
+				  !(no_color && *no_color)),
+			.group = !opts->no_group,
+		};
+		pcs_report_text(snap, &style, out);
+	}
+}
+
+// Write @p out to stdout; false (said on stderr) if it could not be.
+static bool write_out(struct pcs_strbuf *out)
+{
+	if (pcs_strbuf_error(out) ||
+	    fwrite(out->buf, 1, out->len, stdout) != out->len || fflush(stdout) != 0) {
+		fprintf(stderr, "pycore-stacks: cannot write the report: %s\n",
+			pcs_strbuf_error(out) ? "out of memory" : strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+static int dump(struct options *opts)
+{
+	struct pcs_snapshot *snap = NULL;
+	struct pcs_error *err = read_target(opts, &snap);
+	if (err) {
+		fprintf(stderr, "%s\n", err->message);
+		pcs_error_destroy(err);
+		return EXIT_NOTHING;
+	}
+	struct pcs_strbuf out = PCS_STRBUF_INIT;
+	render(opts, snap, &out);
+	int status = pcs_snapshot_complete(snap) ? EXIT_COMPLETE : EXIT_PARTIAL;
+	if (!write_out(&out))
+		status = EXIT_NOTHING;
+	pcs_strbuf_deinit(&out);
+	pcs_snapshot_destroy(snap);
+	return status;
+}
+
+// --batch: whether @p path, found in a directory, looks like a core: an
+// ELF file, or one compressed the ways core files are. Files named on the
+// command line are read whatever they look like.
+static bool looks_like_core(const char *path)
+{
+	static const unsigned char magics[][4] = {
+		{ 0x7f, 'E', 'L', 'F' },	/* ELF */
+		{ 0x28, 0xb5, 0x2f, 0xfd },	/* zstd */
+		{ 0x04, 0x22, 0x4d, 0x18 },	/* lz4 frame */
+		{ 0xfd, '7', 'z', 'X' },	/* xz */
+	};
+	unsigned char head[4];
+	FILE *f = fopen(path, "rbe");
+	if (!f)
+		return true;	// let the dump say why it cannot be read
+	size_t n = fread(head, 1, sizeof(head), f);
+	fclose(f);
+	if (n >= 2 && head[0] == 0x1f && head[1] == 0x8b)	/* gzip */
+		return true;
+	for (size_t i = 0; n == sizeof(head) && i < sizeof(magics) / sizeof(magics[0]); i++)
+		if (memcmp(head, magics[i], sizeof(head)) == 0)
+			return true;
+	return false;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+// The cores of @p arg: itself, or a directory's files that look like cores,
+// by name. Appended to *@p paths (owned strings).
+static struct pcs_error *list_cores(const char *arg, char ***paths, size_t *n, size_t *cap)
+{
+	struct stat st;
+	if (stat(arg, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		char *copy = strdup(arg);
+		if (!copy || !PCS_VEC_RESERVE(*paths, *n, *cap, 1)) {
+			free(copy);
+			return &pcs_enomem;
+		}
+		(*paths)[(*n)++] = copy;
+		return NULL;
+	}
+	DIR *dir = opendir(arg);
+	if (!dir)
+		return pcs_error_os(errno, "%s: cannot list the directory", arg);
+	size_t first = *n;
+	struct pcs_error *err = NULL;
+	struct dirent *de;
+	while (!err && (de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char *path;
+		if (asprintf(&path, "%s/%s", arg, de->d_name) < 0) {
+			err = &pcs_enomem;
+			break;
+		}
+		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || !looks_like_core(path)) {
+			free(path);
+			continue;
+		}
+		if (!PCS_VEC_RESERVE(*paths, *n, *cap, 1)) {
+			free(path);
+			err = &pcs_enomem;
+			break;
+		}
+		(*paths)[(*n)++] = path;
+	}
+	closedir(dir);
+	qsort(*paths + first, *n - first, sizeof(**paths), cmp_names);
+	return err;
+}
+
+// One line for a core that could not be read at all: the document's
+// target, and why.
+static void render_failure(const char *core, const struct pcs_error *err,
+			   struct pcs_strbuf *out)
+{
+	char resolved[PATH_MAX];
+	pcs_strbuf_adds(out, "{\"format\": \"pycore-stacks/1\", \"target\": {\"kind\": \"core\", "
+			"\"core\": ");
+	pcs_strbuf_add_json_string(out, realpath(core, resolved) ? resolved : core);
+	pcs_strbuf_adds(out, "}, \"status\": 1, \"error\": ");
+	pcs_strbuf_add_json_string(out, err->message);
+	pcs_strbuf_adds(out, "}\n");
+}
+
+// Every core, one line each, as each is read: a CI job sees progress, and
+// a core that cannot be read costs its own line only. Status: 0 when every
+// core was read completely, 1 when none could be read, else 3.
+static int dump_batch(struct options *opts, char **args, int nargs)
+{
+	char **paths = NULL;
+	size_t n = 0, cap = 0;
+	struct pcs_error *err = NULL;
+	for (int i = 0; i < nargs && !err; i++)
+		err = list_cores(args[i], &paths, &n, &cap);
+	int status = EXIT_COMPLETE;
+	size_t failed = 0;
+	if (err) {
+		fprintf(stderr, "pycore-stacks: %s\n", err->message);
+		pcs_error_destroy(err);
+		status = EXIT_NOTHING;
+	} else if (!n) {
+		fputs("pycore-stacks: --batch: no core files found\n", stderr);
+		status = EXIT_NOTHING;
+	}
+	for (size_t i = 0; status != EXIT_NOTHING && i < n; i++) {
+		opts->core = paths[i];
+		opts->executable = NULL;
+		struct pcs_snapshot *snap = NULL;
+		struct pcs_strbuf out = PCS_STRBUF_INIT;
+		err = read_target(opts, &snap);
+		if (err) {
+			render_failure(paths[i], err, &out);
+			pcs_error_destroy(err);
+			failed++;
+			status = EXIT_PARTIAL;
+		} else {
+			render(opts, snap, &out);
+			join_lines(&out);
+			pcs_strbuf_addc(&out, '\n');
+			if (!pcs_snapshot_complete(snap))
+				status = EXIT_PARTIAL;
+			pcs_snapshot_destroy(snap);
+		}
+		if (!write_out(&out))
+			failed = n;
+		pcs_strbuf_deinit(&out);
+		if (failed == n)
+			break;
+	}
+	if (n && failed == n)
+		status = EXIT_NOTHING;
+	for (size_t i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+	return status;
 }
 
 int main(int argc, char **argv)
@@ -414,65 +720,7 @@ int main(int argc, char **argv)
 	int status = parse_options(argc, argv, &opts);
 	if (status >= 0)
 		return status;
-
-	struct pcs_target *target = NULL;
-	struct pcs_snapshot *snap = NULL;
-	struct pcs_error *err = open_target(&opts, &target);
-	if (!err)
-		err = pcs_snapshot_create(&snap);
-	if (!err && opts.max_frames)
-		pcs_snapshot_limit_frames(snap, (size_t)opts.max_frames);
-	if (!err) {
-		err = snapshot_target(target, &opts, snap);
-		if (!err)
-			err = filter(&opts, snap);
-		if (err)
-			err = pcs_error_prefix(err, "%s", pcs_target_name(target));
-	}
-	// Resume a live target before anything is written out.
-	pcs_target_destroy(target);
-	if (err) {
-		fprintf(stderr, "%s\n", err->message);
-		pcs_error_destroy(err);
-		pcs_snapshot_destroy(snap);
-		return EXIT_NOTHING;
-	}
-
-	// Source lines come from files here, read after the target resumed.
-	if (!opts.no_source && opts.format != FORMAT_COLLAPSED) {
-		err = pcs_collect_source_lines(snap);
-		if (err) {
-			fprintf(stderr, "pycore-stacks: %s\n", err->message);
-			pcs_error_destroy(err);
-			pcs_snapshot_destroy(snap);
-			return EXIT_NOTHING;
-		}
-	}
-	struct pcs_strbuf out = PCS_STRBUF_INIT;
-	if (opts.format == FORMAT_JSON) {
-		pcs_report_json(snap, &out);
-	} else if (opts.format == FORMAT_COLLAPSED) {
-		pcs_report_collapsed(snap, &out);
-	} else if (opts.format == FORMAT_SENTRY) {
-		pcs_report_sentry(snap, &out);
-	} else {
-		const char *no_color = getenv("NO_COLOR");
-		struct pcs_text_style style = {
-			.color = opts.color == 1 ||
-				 (opts.color == -1 && isatty(STDOUT_FILENO) &&
-				  !(no_color && *no_color)),
-			.group = !opts.no_group,
-		};
-		pcs_report_text(snap, &style, &out);
-	}
-	status = pcs_snapshot_complete(snap) ? EXIT_COMPLETE : EXIT_PARTIAL;
-	if (pcs_strbuf_error(&out) ||
-	    fwrite(out.buf, 1, out.len, stdout) != out.len || fflush(stdout) != 0) {
-		fprintf(stderr, "pycore-stacks: cannot write the report: %s\n",
-			pcs_strbuf_error(&out) ? "out of memory" : strerror(errno));
-		status = EXIT_NOTHING;
-	}
-	pcs_strbuf_deinit(&out);
-	pcs_snapshot_destroy(snap);
-	return status;
+	if (opts.batch)
+		return dump_batch(&opts, argv + optind, argc - optind);
+	return dump(&opts);
 }

@@ -48,9 +48,17 @@ struct pcs_error *pcs_collect_greenlets(struct pcs_python *py,
 
 /**
  * Give each Python frame of @p snap the text of its line, from the file its
- * code names, where that file is readable here.
+ * code names, where that file is readable here: under @p root (a core's
+ * --sysroot, a process's /proc/PID/root) when not NULL.
  */
-struct pcs_error *pcs_collect_source_lines(struct pcs_snapshot *snap);
+struct pcs_error *pcs_collect_source_lines(struct pcs_snapshot *snap, const char *root);
+
+/**
+ * The command line, and the signal that ended the process with the thread
+ * that took it and its names ("SIGSEGV", "SEGV_MAPERR"), as the target
+ * records them (snap->args, snap->crash).
+ */
+struct pcs_error *pcs_collect_crash(struct pcs_target *t, struct pcs_snapshot *snap);
 
 struct pcs_symbols;
 struct pcs_target;

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "util/strtab.h"
 
@@ -156,6 +157,8 @@ struct pcs_snapshot {
 	struct pcs_strtab strings;
 	enum pcs_snapshot_kind kind;
 	const char *core;	/**< NULL for a process */
+	/** "zstd", "lz4", "xz", "gzip": how the core file is compressed; NULL if not. */
+	const char *core_compression;
 	int pid;
 	const char *executable;
 	const char *python_version;
@@ -164,6 +167,12 @@ struct pcs_snapshot {
 	const char *layout;	/**< layout source name */
 	/** The process's command line, arguments separated by spaces; NULL if unknown. */
 	const char *args;
+	/**
+	 * When the process was in the state shown: the core file's
+	 * modification time (@c time_from_core), else the time of the dump.
+	 */
+	struct timespec time;
+	bool time_from_core;
 	/** The crash that wrote the core; crash.signal == 0 if none. */
 	struct pcs_crash crash;
 

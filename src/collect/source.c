@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -39,13 +40,24 @@ struct sources {
 	/** Index + 1 into files by path pointer (open addressing), 0: empty. */
 	uint32_t *slots;
 	struct pcs_snapshot *snap;
+	/** Where the target's files are (its root), or NULL: here. */
+	const char *root;
 };
 
 enum { NUM_SLOTS = 2 * MAX_SOURCE_FILES };
 
-static void load(struct source_file *f)
+static void load(struct source_file *f, const char *root)
 {
-	int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	int fd;
+	if (root) {
+		char *path;
+		if (asprintf(&path, "%s%s", root, f->path) < 0)
+			return;
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		free(path);
+	} else {
+		fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	}
 	struct stat st;
 	if (fd < 0)
 		return;
@@ -93,7 +105,10 @@ static struct source_file *file_of(struct sources *s, const char *path)
 	s->slots[i] = (uint32_t)++s->nfiles;
 	struct source_file *f = &s->files[s->nfiles - 1];
 	*f = (struct source_file){ .path = path };
-	load(f);
+	// Only absolute paths are under a root; relative ones (a script run
+	// from its directory) name nothing a root could find.
+	if (!s->root || f->path[0] == '/')
+		load(f, s->root);
 	return f;
 }
 
@@ -128,9 +143,9 @@ static void annotate(struct sources *s, struct pcs_stack *stack)
 	}
 }
 
-struct pcs_error *pcs_collect_source_lines(struct pcs_snapshot *snap)
+struct pcs_error *pcs_collect_source_lines(struct pcs_snapshot *snap, const char *root)
 {
-	struct sources s = { .snap = snap };
+	struct sources s = { .snap = snap, .root = root };
 	s.files = calloc(MAX_SOURCE_FILES, sizeof(*s.files));
 	s.slots = calloc(NUM_SLOTS, sizeof(*s.slots));
 	if (!s.files || !s.slots) {

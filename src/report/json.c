@@ -86,7 +86,8 @@ static void add_tid(struct pcs_strbuf *out, int tid)
 		pcs_strbuf_adds(out, ", \"tid\": null");
 }
 
-static void add_thread(struct pcs_strbuf *out, const struct pcs_thread *th)
+static void add_thread(struct pcs_strbuf *out, const struct pcs_thread *th,
+		       const struct pcs_crash *crash)
 {
 	pcs_strbuf_adds(out, "{");
 	if (th->tid)
@@ -95,10 +96,12 @@ static void add_thread(struct pcs_strbuf *out, const struct pcs_thread *th)
 		pcs_strbuf_adds(out, "\"tid\": null");
 	pcs_strbuf_addf(out, ", \"ident\": %" PRIu64 ", \"name\": ", th->ident);
 	add_str(out, th->name);
-	pcs_strbuf_addf(out, ", \"interpreter\": %" PRId64 ", \"holds_gil\": %s,\n      ",
+	pcs_strbuf_addf(out, ", \"interpreter\": %" PRId64 ", \"holds_gil\": %s, "
+			"\"crashed\": %s,\n      ",
 			th->interpreter,
 			th->holds_gil == PCS_UNKNOWN ? "null"
-			: th->holds_gil == PCS_YES ? "true" : "false");
+			: th->holds_gil == PCS_YES ? "true" : "false",
+			crash->signal && th->tid && th->tid == crash->tid ? "true" : "false");
 	add_stack(out, &th->stack);
 	pcs_strbuf_adds(out, "}");
 }
@@ -140,12 +143,39 @@ static void add_greenlet(struct pcs_strbuf *out, const struct pcs_greenlet *g)
 	pcs_strbuf_adds(out, "}");
 }
 
+// null, or {"signal": 11, "name": "SIGSEGV", "code": 1, "code_name":
+// "SEGV_MAPERR", "address": "0x0", "sender_pid": null, "tid": 1234}.
+static void add_crash(struct pcs_strbuf *out, const struct pcs_crash *c)
+{
+	if (!c->signal) {
+		pcs_strbuf_adds(out, "null");
+		return;
+	}
+	pcs_strbuf_addf(out, "{\"signal\": %d, \"name\": ", c->signal);
+	add_str(out, c->signal_name);
+	pcs_strbuf_addf(out, ", \"code\": %d, \"code_name\": ", c->code);
+	add_str(out, c->code_name);
+	if (c->has_address)
+		pcs_strbuf_addf(out, ", \"address\": \"0x%" PRIx64 "\"", c->address);
+	else
+		pcs_strbuf_adds(out, ", \"address\": null");
+	if (c->sender_pid)
+		pcs_strbuf_addf(out, ", \"sender_pid\": %d", c->sender_pid);
+	else
+		pcs_strbuf_adds(out, ", \"sender_pid\": null");
+	add_tid(out, c->tid);
+	pcs_strbuf_adds(out, "}");
+}
+
 void pcs_report_json(const struct pcs_snapshot *snap, struct pcs_strbuf *out)
 {
 	pcs_strbuf_adds(out, "{\n  \"format\": \"pycore-stacks/1\",\n  \"target\": {\"kind\": ");
 	add_str(out, snap->kind == PCS_SNAPSHOT_CORE ? "core" : "process");
 	pcs_strbuf_adds(out, ", \"core\": ");
 	add_str(out, snap->core);
+	// How the core file is compressed, null if not (an addition).
+	pcs_strbuf_adds(out, ", \"core_compression\": ");
+	add_str(out, snap->core_compression);
 	pcs_strbuf_addf(out, ", \"pid\": %d, \"executable\": ", snap->pid);
 	add_str(out, snap->executable);
 	pcs_strbuf_adds(out, ",\n    \"python\": {\"version\": ");
@@ -162,10 +192,15 @@ void pcs_report_json(const struct pcs_snapshot *snap, struct pcs_strbuf *out)
 		add_str(out, snap->greenlet_layout);
 		pcs_strbuf_adds(out, "}");
 	}
+	// The command line and the crash the core records (additions).
+	pcs_strbuf_adds(out, ",\n    \"args\": ");
+	add_str(out, snap->args);
+	pcs_strbuf_adds(out, ", \"crash\": ");
+	add_crash(out, &snap->crash);
 	pcs_strbuf_adds(out, "},\n  \"threads\": [");
 	for (size_t i = 0; i < snap->nthreads; i++) {
 		pcs_strbuf_adds(out, i ? ",\n    " : "\n    ");
-		add_thread(out, &snap->threads[i]);
+		add_thread(out, &snap->threads[i], &snap->crash);
 	}
 	pcs_strbuf_adds(out, snap->nthreads ? "\n  ],\n" : "],\n");
 	pcs_strbuf_adds(out, "  \"greenlets\": [");

@@ -156,6 +156,47 @@ void pcs_text_branch(struct pcs_text *tx, const char *prefix, bool last)
 	pcs_text_color(tx, PCS_COLOR_NONE);
 }
 
+static void add_signal_name(struct pcs_strbuf *out, const struct pcs_crash *c)
+{
+	if (c->signal_name)
+		pcs_strbuf_adds(out, c->signal_name);
+	else
+		pcs_strbuf_addf(out, "signal %d", c->signal);
+}
+
+// "Signal: SIGSEGV (SEGV_MAPERR) at 0x0, in thread 1234 "worker"", or for
+// a signal sent: "Signal: SIGABRT (SI_TKILL from pid 77), in thread 77".
+static void add_crash(struct pcs_text *tx)
+{
+	const struct pcs_crash *c = &tx->snap->crash;
+	struct pcs_strbuf *out = tx->out;
+	pcs_text_color(tx, PCS_COLOR_WARNING);
+	pcs_strbuf_adds(out, "Signal: ");
+	add_signal_name(out, c);
+	pcs_text_color(tx, PCS_COLOR_NONE);
+	if (c->code_name)
+		pcs_strbuf_addf(out, " (%s", c->code_name);
+	else
+		pcs_strbuf_addf(out, " (code %d", c->code);
+	if (c->sender_pid)
+		pcs_strbuf_addf(out, " from pid %d", c->sender_pid);
+	pcs_strbuf_addc(out, ')');
+	if (c->has_address)
+		pcs_strbuf_addf(out, " at 0x%" PRIx64, c->address);
+	if (c->tid) {
+		pcs_strbuf_addf(out, ", in thread %d", c->tid);
+		for (size_t i = 0; i < tx->snap->nthreads; i++) {
+			const struct pcs_thread *th = &tx->snap->threads[i];
+			if (th->tid == c->tid && th->name) {
+				pcs_strbuf_adds(out, " \"");
+				pcs_strbuf_add_safe(out, th->name);
+				pcs_strbuf_addc(out, '"');
+			}
+		}
+	}
+	pcs_strbuf_addc(out, '\n');
+}
+
 static void add_thread(struct pcs_text *tx, const struct pcs_thread *th)
 {
 	struct pcs_strbuf *out = tx->out;
@@ -176,7 +217,15 @@ static void add_thread(struct pcs_text *tx, const struct pcs_thread *th)
 		pcs_strbuf_addf(out, ", interpreter %" PRId64, th->interpreter);
 	if (th->holds_gil == PCS_YES)
 		pcs_strbuf_adds(out, ", holds the GIL");
-	pcs_strbuf_adds(out, ")\n");
+	pcs_strbuf_adds(out, ")");
+	const struct pcs_crash *crash = &tx->snap->crash;
+	if (crash->signal && th->tid && th->tid == crash->tid) {
+		pcs_text_color(tx, PCS_COLOR_WARNING);
+		pcs_strbuf_adds(out, " took ");
+		add_signal_name(out, crash);
+		pcs_text_color(tx, PCS_COLOR_NONE);
+	}
+	pcs_strbuf_addc(out, '\n');
 	if (th->stack.nframes)
 		pcs_strbuf_adds(out, "Traceback (most recent call last):\n");
 	else if (!th->stack.truncated)
@@ -238,6 +287,13 @@ void pcs_report_text(const struct pcs_snapshot *snap, const struct pcs_text_styl
 	pcs_strbuf_adds(out, " (");
 	pcs_strbuf_add_safe(out, snap->executable ? snap->executable : "?");
 	pcs_strbuf_addf(out, "), layout from %s\n", snap->layout);
+	if (snap->args) {
+		pcs_strbuf_adds(out, "Command: ");
+		pcs_strbuf_add_safe(out, snap->args);
+		pcs_strbuf_addc(out, '\n');
+	}
+	if (snap->crash.signal)
+		add_crash(&tx);
 	add_summary(&tx);
 	for (size_t i = 0; i < snap->nthreads; i++) {
 		pcs_strbuf_addc(out, '\n');

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Copyright (c) 2026 pycore-stacks contributors
 
+#include <dwarf.h>
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -38,6 +39,23 @@ struct pcs_symbols {
 	/* A read of the stack failed during the current unwind, there. */
 	bool faulted;
 	pcs_addr_t fault_addr;
+	/*
+	 * pcs_symbols_unwind_switched(): the stack being unwound (NULL when
+	 * none), and the pseudo-thread libdwfl unwinds it as.
+	 */
+	const struct pcs_switched_stack *switched;
+	struct pcs_target_thread switched_thread;
+	/* What pcs_symbols_switch_frame() learnt of the switch function. */
+	struct switch_site {
+		Dwfl_Module *mod;
+		/* Its pc after the call that saved the stack pointer. */
+		Dwarf_Addr resume;
+		/* Its frame's size there: the CFA is sp + this. */
+		uint64_t cfa_offset;
+		/* Return addresses into its callers, checked. */
+		Dwarf_Addr returns[4];
+		size_t nreturns;
+	} switch_site;
 };
 
 // CPython defines this in every version we read (2.7 to 3.15); an
@@ -71,14 +89,105 @@ static bool module_lookup(Dwfl_Module *mod, const char *name, pcs_addr_t *addr,
 	return false;
 }
 
+// The path the target mapped @p mod from: the file mapped at its start
+// (libdwfl names a core's modules by their soname). NULL if none.
+static const char *mapped_path(const struct pcs_target *t, Dwfl_Module *mod)
+{
+	Dwarf_Addr start;
+	dwfl_module_info(mod, NULL, &start, NULL, NULL, NULL, NULL, NULL);
+	for (size_t i = 0; i < pcs_target_num_mappings(t); i++) {
+		const struct pcs_target_mapping *m = pcs_target_mapping(t, i);
+		if (m->start == start && m->offset == 0)
+			return m->path;
+	}
+	return NULL;
+}
+
+// libdwfl's callbacks carry no argument: the target whose modules are being
+// found. One symbol session at a time uses it (pcs_symbols_create() sets it).
+static struct pcs_target *find_elf_target;
+
+// A module's file, as pcs_target_local_path() finds it: under --sysroot or
+// in --lib-path for a core (with the build-id the core records), under
+// /proc/PID/root for a process (its own mount namespace); else where
+// libdwfl looks (the path, build-id directories, debuginfod).
+static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
+		    Dwarf_Addr base, char **file_name, Elf **elfp)
+{
+	struct pcs_target *t = find_elf_target;
+	bool core = pcs_target_kind(t) == PCS_TARGET_CORE;
+	const char *path = mapped_path(t, mod);
+	if (path && pcs_target_file_matches(t, path, NULL, 0)) {
+		const char *local = pcs_target_local_path(t, path);
+		if (strcmp(local, path) != 0) {
+			int fd = open(local, O_RDONLY | O_CLOEXEC);
+			if (fd >= 0) {
+				*file_name = strdup(local);
+				*elfp = NULL;
+				return fd;
+			}
+		}
+	}
+	return core ? dwfl_build_id_find_elf(mod, userdata, modname, base, file_name, elfp)
+		    : dwfl_linux_proc_find_elf(mod, userdata, modname, base, file_name, elfp);
+}
+
 struct find_arg {
 	Dwfl_Module *found;
 	const char *path;
 	// A module that looks like Python's but whose file libdwfl could not
 	// use (missing, or replaced since the core was written).
 	const char *unreadable;
-	char why[128];
+	char why[1024];
 };
+
+// Whether the module's own file (not its separate debug file) defines
+// @p name in .dynsym or .symtab. Reading it costs no debug-info lookup:
+// libdwfl's symbol table would fetch each library's debug file first,
+// from debuginfod if that is set up.
+static bool file_defines(Dwfl_Module *mod, const char *name)
+{
+	Dwarf_Addr bias;
+	Elf *elf = dwfl_module_getelf(mod, &bias);
+	Elf_Scn *scn = NULL;
+	while (elf && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+		if (!gelf_getshdr(scn, &shdr) ||
+		    (shdr.sh_type != SHT_DYNSYM && shdr.sh_type != SHT_SYMTAB) ||
+		    !shdr.sh_entsize)
+			continue;
+		Elf_Data *data = elf_getdata(scn, NULL);
+		size_t n = data ? data->d_size / shdr.sh_entsize : 0;
+		for (size_t i = 1; i < n; i++) {
+			GElf_Sym sym;
+			if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF)
+				continue;
+			const char *sname = elf_strptr(elf, shdr.sh_link, sym.st_name);
+			if (sname && strcmp(sname, name) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+static void found_python(struct find_arg *fa, Dwfl_Module *mod, const char *name)
+{
+	const char *path = NULL;
+	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &path, NULL);
+	fa->found = mod;
+	fa->path = path ? path : name;
+}
+
+static int find_python_cheaply(Dwfl_Module *mod, void **userdata, const char *name,
+			       Dwarf_Addr start, void *arg)
+{
+	(void)userdata;
+	(void)start;
+	if (!file_defines(mod, interpreter_marker))
+		return DWARF_CB_OK;
+	found_python(arg, mod, name);
+	return DWARF_CB_ABORT;
+}
 
 static int find_python(Dwfl_Module *mod, void **userdata, const char *name,
 		       Dwarf_Addr start, void *arg)
@@ -88,17 +197,24 @@ static int find_python(Dwfl_Module *mod, void **userdata, const char *name,
 	struct find_arg *fa = arg;
 	pcs_addr_t addr;
 	if (module_lookup(mod, interpreter_marker, &addr, NULL)) {
-		const char *path = NULL;
-		dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &path, NULL);
-		fa->found = mod;
-		fa->path = path ? path : name;
+		found_python(fa, mod, name);
 		return DWARF_CB_ABORT;
 	}
 	const char *base = strrchr(name, '/');
 	if (!fa->unreadable && strstr(base ? base : name, "python") &&
 	    dwfl_module_getsymtab(mod) < 0) {
 		fa->unreadable = name;
-		snprintf(fa->why, sizeof(fa->why), "%s", dwfl_errmsg(-1));
+		// Say what was looked at, where the target can (a core's
+		// build-id against the candidates); else libdwfl's reason.
+		const char *path = mapped_path(find_elf_target, mod);
+		if (path) {
+			fa->unreadable = path;
+			if (pcs_target_file_matches(find_elf_target, path, fa->why,
+						    sizeof(fa->why)))
+				path = NULL;
+		}
+		if (!path)
+			snprintf(fa->why, sizeof(fa->why), "%s", dwfl_errmsg(-1));
 	}
 	return DWARF_CB_OK;
 }
@@ -107,8 +223,9 @@ static struct pcs_error *report(struct pcs_symbols *s)
 {
 	struct pcs_target *t = s->target;
 	bool core = pcs_target_kind(t) == PCS_TARGET_CORE;
+	find_elf_target = t;
 	s->callbacks = (Dwfl_Callbacks){
-		.find_elf = core ? dwfl_build_id_find_elf : dwfl_linux_proc_find_elf,
+		.find_elf = find_elf,
 		.find_debuginfo = dwfl_standard_find_debuginfo,
 		.debuginfo_path = &s->debuginfo_path,
 	};
@@ -141,9 +258,22 @@ static struct pcs_error *report(struct pcs_symbols *s)
 	return NULL;
 }
 
+// libdwfl's standard search ends with debuginfod when DEBUGINFOD_URLS names
+// servers. libdebuginfod's own limit (DEBUGINFOD_TIMEOUT, 90 s without
+// 100 KB, tried three times) leaves a server that never completes the TCP
+// connection to curl's 300 s connect timeout, three times per file: cap
+// each download at a minute, unless the user set a cap (0: none).
+static void limit_debuginfod(void)
+{
+	const char *urls = getenv("DEBUGINFOD_URLS");
+	if (urls && *urls)
+		setenv("DEBUGINFOD_MAXTIME", "60", 0);
+}
+
 struct pcs_error *pcs_symbols_create(struct pcs_target *t, const char *debug_dir,
 				     struct pcs_symbols **ret)
 {
+	limit_debuginfod();
 	struct pcs_symbols *s = calloc(1, sizeof(*s));
 	if (!s)
 		return &pcs_enomem;
@@ -157,8 +287,13 @@ struct pcs_error *pcs_symbols_create(struct pcs_target *t, const char *debug_dir
 	}
 	struct pcs_error *err = report(s);
 	if (!err) {
+		// CPython exports its marker: the modules' own symbol tables
+		// find it. Only failing that, every module's full symbol table
+		// (debug files included).
 		struct find_arg fa = { 0 };
-		dwfl_getmodules(s->dwfl, find_python, &fa, 0);
+		dwfl_getmodules(s->dwfl, find_python_cheaply, &fa, 0);
+		if (!fa.found)
+			dwfl_getmodules(s->dwfl, find_python, &fa, 0);
 		if (fa.found) {
 			s->python = fa.found;
 			s->python_path = fa.path;
@@ -371,10 +506,17 @@ static pid_t next_thread(Dwfl *dwfl, void *dwfl_arg, void **thread_argp)
 	return th->tid;
 }
 
+// The tid pcs_symbols_unwind_switched() asks libdwfl for: no thread has it.
+enum { SWITCHED_TID = -1 };
+
 static bool get_thread(Dwfl *dwfl, pid_t tid, void *dwfl_arg, void **thread_argp)
 {
 	(void)dwfl;
 	struct pcs_symbols *s = dwfl_arg;
+	if (tid == SWITCHED_TID) {
+		*thread_argp = &s->switched_thread;
+		return s->switched != NULL;
+	}
 	for (size_t i = 0; i < pcs_target_num_threads(s->target); i++) {
 		const struct pcs_target_thread *th = pcs_target_thread(s->target, i);
 		if (th->tid == tid) {
@@ -385,13 +527,44 @@ static bool get_thread(Dwfl *dwfl, pid_t tid, void *dwfl_arg, void **thread_argp
 	return false;
 }
 
+// Read @p len bytes of the stack @p st at @p addr: those it saved from its
+// copy, the rest in place.
+static struct pcs_error *switched_read(struct pcs_symbols *s,
+				       const struct pcs_switched_stack *st,
+				       pcs_addr_t addr, void *buf, size_t len)
+{
+	unsigned char *out = buf;
+	const pcs_addr_t lo = st->start, hi = st->start + st->saved;
+	while (len) {
+		size_t n = len;
+		pcs_addr_t from = addr;
+		if (addr < lo) {
+			if (lo - addr < n)
+				n = (size_t)(lo - addr);
+		} else if (addr < hi) {
+			if (hi - addr < n)
+				n = (size_t)(hi - addr);
+			from = st->copy + (addr - lo);
+		}
+		struct pcs_error *err = pcs_target_read(s->target, from, out, n);
+		if (err)
+			return err;
+		out += n;
+		addr += n;
+		len -= n;
+	}
+	return NULL;
+}
+
 static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result,
 			void *dwfl_arg)
 {
 	(void)dwfl;
 	struct pcs_symbols *s = dwfl_arg;
 	uint64_t word;
-	struct pcs_error *err = pcs_target_read(s->target, addr, &word, sizeof(word));
+	struct pcs_error *err = s->switched
+		? switched_read(s, s->switched, addr, &word, sizeof(word))
+		: pcs_target_read(s->target, addr, &word, sizeof(word));
 	if (err) {
 		pcs_error_destroy(err);
 		if (!s->faulted) {
@@ -410,6 +583,15 @@ static bool set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
 	const struct pcs_x86_64_regs *r = &th->regs;
 	if (!th->has_regs)
 		return false;
+	// A switched stack: only where it stopped is known, the rest is
+	// unset (libdwfl then fails where it would need it, never guesses).
+	if (th->tid == SWITCHED_TID) {
+		const Dwarf_Word sp = r->rsp;
+		if (!dwfl_thread_state_registers(thread, DWARF_X86_64_RSP, 1, &sp))
+			return false;
+		dwfl_thread_state_register_pc(thread, r->rip);
+		return true;
+	}
 	const Dwarf_Word regs[DWARF_X86_64_NREGS] = {
 		r->rax, r->rdx, r->rcx, r->rbx, r->rsi, r->rdi, r->rbp, r->rsp,
 		r->r8, r->r9, r->r10, r->r11, r->r12, r->r13, r->r14, r->r15,
@@ -437,6 +619,46 @@ static struct pcs_error *attach(struct pcs_symbols *s)
 	return NULL;
 }
 
+// The CFI row of the code address @p pc in @p mod, where libdwfl's
+// unwinder finds it (.eh_frame, else .debug_frame), and the bias of its
+// addresses. NULL if none; free() it.
+static Dwarf_Frame *cfi_row(Dwfl_Module *mod, Dwarf_Addr pc, Dwarf_Addr *bias)
+{
+	Dwarf_Frame *row;
+	Dwarf_CFI *cfi = dwfl_module_eh_cfi(mod, bias);
+	if (cfi && dwarf_cfi_addrframe(cfi, pc - *bias, &row) == 0)
+		return row;
+	cfi = dwfl_module_dwarf_cfi(mod, bias);
+	if (cfi && dwarf_cfi_addrframe(cfi, pc - *bias, &row) == 0)
+		return row;
+	return NULL;
+}
+
+enum frame_end { FRAME_END_KNOWN, FRAME_END_NO_CFI, FRAME_END_UNKNOWN };
+
+// Where the frame @p state (@p f) ends, from its CFI: its CFA, its caller's
+// stack pointer. Without CFI at its pc, libdwfl would unwind its caller
+// from frame pointers.
+static enum frame_end frame_end(struct pcs_symbols *s, Dwfl_Frame *state,
+				const struct pcs_native_frame *f, Dwarf_Addr *cfa)
+{
+	Dwarf_Addr pc = f->exact ? f->pc : f->pc - 1, bias;
+	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, pc);
+	Dwarf_Frame *row = mod ? cfi_row(mod, pc, &bias) : NULL;
+	if (!row)
+		return FRAME_END_NO_CFI;
+	Dwarf_Op *ops;
+	size_t nops;
+	Dwarf_Word base;
+	bool known = dwarf_frame_cfa(row, &ops, &nops) == 0 && nops == 1 &&
+		     ops[0].atom == DW_OP_bregx && ops[0].number < DWARF_X86_64_NREGS &&
+		     dwfl_frame_reg(state, (unsigned)ops[0].number, &base) == 0;
+	if (known)
+		*cfa = base + ops[0].number2;
+	free(row);
+	return known ? FRAME_END_KNOWN : FRAME_END_UNKNOWN;
+}
+
 struct unwind_ctx {
 	struct pcs_symbols *s;
 	size_t max, count;
@@ -444,6 +666,9 @@ struct unwind_ctx {
 	void *arg;
 	struct pcs_native_frame last;
 	struct pcs_error *err;
+	/** pcs_symbols_unwind_to(): where the frames reported end; reached. */
+	pcs_addr_t stop;
+	bool reached_stop;
 };
 
 static int unwind_frame(Dwfl_Frame *state, void *arg)
@@ -469,6 +694,19 @@ static int unwind_frame(Dwfl_Frame *state, void *arg)
 					    " is not above its own", ctx->last.pc, f.sp);
 		return DWARF_CB_ABORT;
 	}
+	Dwarf_Addr cfa;
+	if (ctx->stop != UINT64_MAX) {
+		if (frame_end(ctx->s, state, &f, &cfa) != FRAME_END_KNOWN) {
+			ctx->err = pcs_error_create(PCS_ERROR_ELFUTILS, "native frames stop "
+						    "before 0x%" PRIx64 ": cannot tell where "
+						    "its frame ends", f.pc);
+			return DWARF_CB_ABORT;
+		}
+		if (cfa > ctx->stop) {
+			ctx->reached_stop = true;
+			return DWARF_CB_ABORT;
+		}
+	}
 	if (ctx->count == ctx->max) {
 		ctx->err = pcs_error_create(PCS_ERROR_LIMIT,
 					    "more than %zu native frames; truncated",
@@ -486,6 +724,14 @@ struct pcs_error *pcs_symbols_unwind(struct pcs_symbols *s,
 				     size_t max, pcs_native_frame_fn *fn,
 				     void *arg)
 {
+	return pcs_symbols_unwind_to(s, thread, UINT64_MAX, max, fn, arg);
+}
+
+struct pcs_error *pcs_symbols_unwind_to(struct pcs_symbols *s,
+					const struct pcs_target_thread *thread,
+					pcs_addr_t stop, size_t max,
+					pcs_native_frame_fn *fn, void *arg)
+{
 	if (!thread->has_regs)
 		return pcs_error_create(PCS_ERROR_UNSUPPORTED,
 					"the registers of thread %d are not known",
@@ -493,10 +739,10 @@ struct pcs_error *pcs_symbols_unwind(struct pcs_symbols *s,
 	struct pcs_error *err = attach(s);
 	if (err)
 		return err;
-	struct unwind_ctx ctx = { .s = s, .max = max, .fn = fn, .arg = arg };
+	struct unwind_ctx ctx = { .s = s, .max = max, .fn = fn, .arg = arg, .stop = stop };
 	s->faulted = false;
 	int r = dwfl_getthread_frames(s->dwfl, thread->tid, unwind_frame, &ctx);
-	if (ctx.err)
+	if (ctx.err || ctx.reached_stop)
 		return ctx.err;
 	if (r == 0)
 		return NULL;
@@ -510,6 +756,313 @@ struct pcs_error *pcs_symbols_unwind(struct pcs_symbols *s,
 				       ctx.last.pc, s->fault_addr);
 	return pcs_error_create(PCS_ERROR_ELFUTILS, "native frames stop at 0x%" PRIx64
 				": %s", ctx.last.pc, dwfl_errmsg(-1));
+}
+
+// --- Switched stacks ---------------------------------------------------------
+//
+// A suspended greenlet's C stack is not any thread's: it stopped in
+// greenlet's slp_switch() (platform/switch_amd64_unix.h), which spilled the
+// callee-saved registers its CFI describes (the REGS_TO_SAVE clobbers, rbx),
+// saved rsp as the greenlet's stack_start and called slp_save_state_trampoline();
+// the greenlet resumes, on another greenlet's switch, from the instruction
+// after that call with rsp == stack_start. So the stack unwinds like a
+// thread stopped there: pc after that call, sp = stack_start. rbp it keeps
+// in a plain local the CFI does not know: it stays unknown, which costs
+// nothing while a caller saves it before any frame is addressed from it
+// (g_switchstack() pushes it), and otherwise ends the unwind rather than
+// guess. Nothing here needs greenlet's symbols: Debian's module has none
+// for slp_switch().
+
+enum {
+	/** How far above its stack pointer the switch frame's return address may be. */
+	SWITCH_MAX_FRAME = 1024,
+	/** How far into the switch function the call that saved sp may be. */
+	SWITCH_MAX_CODE = 512,
+	/** The largest switched stack believed (a thread's stack is 8 MiB by default). */
+	SWITCH_MAX_STACK = 1 << 30,
+};
+
+static struct pcs_error *check_switched(const struct pcs_switched_stack *st)
+{
+	if (!st->start || st->start % 8 || st->stop <= st->start ||
+	    (st->stop != UINT64_MAX && st->stop - st->start > SWITCH_MAX_STACK) ||
+	    st->saved > SWITCH_MAX_STACK || st->saved > st->stop - st->start ||
+	    (st->saved && !st->copy))
+		return pcs_error_create(PCS_ERROR_BAD_DATA,
+					"not a stack: [0x%" PRIx64 ", 0x%" PRIx64 ") with %" PRIu64
+					" bytes saved at 0x%" PRIx64, st->start, st->stop,
+					st->saved, st->copy);
+	return NULL;
+}
+
+// The CFA rule of @p row when it is rsp + *@p offset.
+static bool cfa_from_sp(Dwarf_Frame *row, int64_t *offset)
+{
+	Dwarf_Op *ops;
+	size_t nops;
+	if (dwarf_frame_cfa(row, &ops, &nops) != 0 || nops != 1)
+		return false;
+	if (ops[0].atom == DW_OP_bregx && ops[0].number == DWARF_X86_64_RSP) {
+		*offset = (int64_t)ops[0].number2;
+		return true;
+	}
+	if (ops[0].atom == DW_OP_breg0 + DWARF_X86_64_RSP) {
+		*offset = (int64_t)ops[0].number;
+		return true;
+	}
+	return false;
+}
+
+// Up to @p max bytes of @p mod's code at @p addr, from its file (what its
+// CFI describes); how many.
+static size_t code_bytes(Dwfl_Module *mod, Dwarf_Addr addr, unsigned char *buf, size_t max)
+{
+	Dwarf_Addr off = addr, bias;
+	Elf_Scn *scn = dwfl_module_address_section(mod, &off, &bias);
+	Elf_Data *data = scn ? elf_getdata(scn, NULL) : NULL;
+	if (!data || !data->d_buf || off >= data->d_size)
+		return 0;
+	size_t n = data->d_size - off < max ? (size_t)(data->d_size - off) : max;
+	memcpy(buf, (const unsigned char *)data->d_buf + off, n);
+	return n;
+}
+
+// Whether @p addr starts a function of @p mod: its CFI row begins there,
+// with the CFA just above the return address (rsp + 8).
+static bool function_entry(Dwfl_Module *mod, Dwarf_Addr addr)
+{
+	Dwarf_Addr bias, start, end;
+	int64_t offset;
+	Dwarf_Frame *row = cfi_row(mod, addr, &bias);
+	bool yes = row && dwarf_frame_info(row, &start, &end, NULL) >= 0 &&
+		   start + bias == addr && cfa_from_sp(row, &offset) && offset == 8;
+	free(row);
+	return yes;
+}
+
+// The function whose direct call (e8 rel32) returns to @p ret in @p mod.
+static bool direct_call_before(Dwfl_Module *mod, Dwarf_Addr ret, Dwarf_Addr *callee)
+{
+	unsigned char insn[5];
+	if (ret < 5 || code_bytes(mod, ret - 5, insn, 5) != 5 || insn[0] != 0xe8)
+		return false;
+	int32_t rel = (int32_t)((uint32_t)insn[1] | (uint32_t)insn[2] << 8 |
+				(uint32_t)insn[3] << 16 | (uint32_t)insn[4] << 24);
+	*callee = ret + (Dwarf_Addr)(int64_t)rel;
+	return function_entry(mod, *callee);
+}
+
+enum resume_found { RESUME_NONE, RESUME_FOUND, RESUME_FRAME_POINTER };
+
+// In the function at @p entry, the pc after its first direct call of a
+// function where its CFI puts the CFA at sp + @p cfa_offset.
+static enum resume_found find_resume(Dwfl_Module *mod, Dwarf_Addr entry,
+				     uint64_t cfa_offset, Dwarf_Addr *resume)
+{
+	unsigned char code[SWITCH_MAX_CODE];
+	size_t n = code_bytes(mod, entry, code, sizeof(code));
+	enum resume_found found = RESUME_NONE;
+	for (size_t i = 0; i + 5 <= n; i++) {
+		Dwarf_Addr callee, after = entry + i + 5, bias;
+		int64_t offset;
+		if (code[i] != 0xe8 || !direct_call_before(mod, after, &callee) ||
+		    callee == entry)
+			continue;
+		Dwarf_Frame *row = cfi_row(mod, after, &bias);
+		if (row && cfa_from_sp(row, &offset)) {
+			free(row);
+			if (offset < 0 || (uint64_t)offset != cfa_offset)
+				return RESUME_NONE;
+			*resume = after;
+			return RESUME_FOUND;
+		}
+		// Not addressed from sp: a frame pointer we cannot recover.
+		free(row);
+		found = row ? RESUME_FRAME_POINTER : RESUME_NONE;
+		break;
+	}
+	return found;
+}
+
+static Dwfl_Module *module_named(struct pcs_symbols *s, const char *part)
+{
+	struct module_arg ma = { .part = part };
+	dwfl_getmodules(s->dwfl, find_module, &ma, 0);
+	return ma.found;
+}
+
+struct pcs_error *pcs_symbols_switch_frame(struct pcs_symbols *s, const char *module_part,
+					   const struct pcs_switched_stack *st,
+					   struct pcs_native_frame *ret)
+{
+	struct pcs_error *err = check_switched(st);
+	if (err)
+		return err;
+	Dwfl_Module *mod = module_named(s, module_part);
+	if (!mod)
+		return pcs_error_create(PCS_ERROR_LOOKUP, "no module '%s'", module_part);
+	Dwarf_Addr low, high;
+	dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL, NULL);
+	struct switch_site *site = &s->switch_site;
+	// The switch function's frame has the same size in every stack: try
+	// where the return address was before first.
+	if (site->mod == mod && site->cfa_offset <= st->stop - st->start) {
+		uint64_t word;
+		err = switched_read(s, st, st->start + site->cfa_offset - 8, &word, sizeof(word));
+		if (err)
+			return pcs_error_prefix(err, "no return address above the stack pointer");
+		for (size_t i = 0; i < site->nreturns; i++) {
+			if (site->returns[i] == word) {
+				*ret = (struct pcs_native_frame){ .pc = site->resume,
+								  .sp = st->start,
+								  .exact = true };
+				return NULL;
+			}
+		}
+	}
+	bool frame_pointer = false;
+	for (uint64_t off = 8; off < SWITCH_MAX_FRAME && off + 8 <= st->stop - st->start;
+	     off += 8) {
+		uint64_t word;
+		Dwarf_Addr callee, resume;
+		err = switched_read(s, st, st->start + off, &word, sizeof(word));
+		if (err)
+			return pcs_error_prefix(err, "no return address above the stack pointer");
+		if (word < low || word >= high || !direct_call_before(mod, word, &callee))
+			continue;
+		switch (find_resume(mod, callee, off + 8, &resume)) {
+		case RESUME_NONE:
+			continue;
+		case RESUME_FRAME_POINTER:
+			frame_pointer = true;
+			continue;
+		case RESUME_FOUND:
+			break;
+		}
+		if (site->mod != mod || site->resume != resume || site->cfa_offset != off + 8)
+			*site = (struct switch_site){ .mod = mod, .resume = resume,
+						      .cfa_offset = off + 8 };
+		if (site->nreturns < sizeof(site->returns) / sizeof(*site->returns))
+			site->returns[site->nreturns++] = word;
+		*ret = (struct pcs_native_frame){ .pc = resume, .sp = st->start, .exact = true };
+		return NULL;
+	}
+	if (frame_pointer)
+		return pcs_error_create(PCS_ERROR_UNSUPPORTED, "its switch function keeps a "
+					"frame pointer, which it does not save");
+	return pcs_error_create(PCS_ERROR_BAD_DATA, "no return address into '%s' from its "
+				"switch function above the stack pointer 0x%" PRIx64,
+				module_part, st->start);
+}
+
+struct switched_ctx {
+	struct unwind_ctx u;
+	const struct pcs_switched_stack *st;
+	/** The unwind reached a frame that is another stack's. */
+	bool reached_stop;
+};
+
+// One frame of a switched stack: reported when libdwfl can unwind its
+// caller through CFI and its caller's stack pointer (its CFA) is at most
+// the stack's stop; the first frame past that ends the unwind.
+static int unwind_switched_frame(Dwfl_Frame *state, void *arg)
+{
+	struct switched_ctx *ctx = arg;
+	struct unwind_ctx *u = &ctx->u;
+	Dwarf_Addr pc;
+	bool activation;
+	Dwarf_Word sp;
+	if (!dwfl_frame_pc(state, &pc, &activation)) {
+		u->err = dwfl_error("cannot tell the pc of a native frame");
+		return DWARF_CB_ABORT;
+	}
+	if (dwfl_frame_reg(state, DWARF_X86_64_RSP, &sp) != 0)
+		sp = 0;
+	struct pcs_native_frame f = { .pc = pc, .sp = sp, .exact = activation };
+	if (u->count && (f.exact || !f.sp || f.sp <= u->last.sp)) {
+		u->err = pcs_error_create(PCS_ERROR_LIMIT, "native frames stop at 0x%" PRIx64
+					  ": its caller's stack pointer 0x%" PRIx64
+					  " is not above its own", u->last.pc, f.sp);
+		return DWARF_CB_ABORT;
+	}
+	Dwarf_Addr cfa = 0;
+	switch (frame_end(u->s, state, &f, &cfa)) {
+	case FRAME_END_NO_CFI:
+		u->err = pcs_error_create(PCS_ERROR_ELFUTILS, "native frames stop before 0x%"
+					  PRIx64 ": no CFI there", f.pc);
+		return DWARF_CB_ABORT;
+	case FRAME_END_UNKNOWN:
+		if (ctx->st->stop == UINT64_MAX)
+			break;
+		u->err = pcs_error_create(PCS_ERROR_ELFUTILS, "native frames stop before 0x%"
+					  PRIx64 ": cannot tell where its frame ends", f.pc);
+		return DWARF_CB_ABORT;
+	case FRAME_END_KNOWN:
+		if (cfa > ctx->st->stop) {
+			ctx->reached_stop = true;
+			return DWARF_CB_ABORT;
+		}
+		break;
+	}
+	if (u->count == u->max) {
+		u->err = pcs_error_create(PCS_ERROR_LIMIT, "more than %zu native frames; "
+					  "truncated", u->max);
+		return DWARF_CB_ABORT;
+	}
+	u->count++;
+	u->last = f;
+	u->err = u->fn(u->arg, &f);
+	return u->err ? DWARF_CB_ABORT : DWARF_CB_OK;
+}
+
+struct pcs_error *pcs_symbols_unwind_switched(struct pcs_symbols *s,
+					      const struct pcs_switched_stack *st,
+					      const struct pcs_native_frame *top, size_t max,
+					      pcs_native_frame_fn *fn, void *arg)
+{
+	struct pcs_error *err = check_switched(st);
+	if (!err && (top->sp < st->start || top->sp >= st->stop))
+		err = pcs_error_create(PCS_ERROR_BAD_DATA, "native frames start at sp 0x%"
+				       PRIx64 ", outside their stack", top->sp);
+	if (!err)
+		err = attach(s);
+	if (err)
+		return err;
+	s->switched = st;
+	s->switched_thread = (struct pcs_target_thread){
+		.tid = SWITCHED_TID,
+		.pc = top->pc,
+		.sp = top->sp,
+		.has_regs = true,
+		.regs = { .rip = top->pc, .rsp = top->sp },
+	};
+	s->faulted = false;
+	struct switched_ctx ctx = {
+		.u = { .s = s, .max = max, .fn = fn, .arg = arg },
+		.st = st,
+	};
+	int r = dwfl_getthread_frames(s->dwfl, SWITCHED_TID, unwind_switched_frame, &ctx);
+	s->switched = NULL;
+	if (ctx.u.err || ctx.reached_stop)
+		return ctx.u.err;
+	if (!ctx.u.count)
+		return dwfl_error("cannot unwind");
+	// libdwfl takes a return address it cannot read for the end of the
+	// stack.
+	if (s->faulted)
+		return pcs_error_fault(s->fault_addr, "native frames stop at 0x%" PRIx64
+				       ": cannot read the stack at 0x%" PRIx64,
+				       ctx.u.last.pc, s->fault_addr);
+	if (r != 0)
+		return pcs_error_create(PCS_ERROR_ELFUTILS, "native frames stop at 0x%"
+					PRIx64 ": %s", ctx.u.last.pc, dwfl_errmsg(-1));
+	// The outermost frame: the end of a stack without a stop, and only
+	// there.
+	if (st->stop != UINT64_MAX)
+		return pcs_error_create(PCS_ERROR_BAD_DATA, "native frames end at 0x%" PRIx64
+					", below the end of their stack at 0x%" PRIx64,
+					ctx.u.last.pc, st->stop);
+	return NULL;
 }
 
 // The path of the file the target mapped at @p addr in @p mod (libdwfl

@@ -143,6 +143,79 @@ struct pcs_error *pcs_symbols_unwind(struct pcs_symbols *s,
 				     void *arg);
 
 /**
+ * A C stack a stack switcher set aside (a suspended greenlet's: its
+ * greenlet::StackState). Untrusted: pcs_symbols_switch_frame() and
+ * pcs_symbols_unwind_switched() check what they use.
+ */
+struct pcs_switched_stack {
+	/** Its stack pointer when it switched out: its lowest byte. */
+	pcs_addr_t start;
+	/**
+	 * Where its frames end (exclusive): a frame whose caller's stack
+	 * pointer is above it is another stack's. UINT64_MAX: none (the
+	 * stack goes on to its thread's outermost frame).
+	 */
+	pcs_addr_t stop;
+	/**
+	 * Its lowest @c saved bytes, overwritten in place since, are at
+	 * @c copy in the target; the rest is still in place.
+	 */
+	pcs_addr_t copy;
+	uint64_t saved;
+};
+
+/**
+ * The innermost frame of @p st: the switch function it is suspended in
+ * (greenlet's slp_switch(), in the module whose file name contains
+ * @p module_part), right after the call that saved its stack pointer as
+ * st->start. Found without symbols: above st->start the switch function
+ * left the return address into its caller; the call before that return
+ * address names the switch function, whose first direct call is the one
+ * that saved the stack pointer. Its pc is after that call, and its CFI
+ * there must put the return address exactly where it was found.
+ * @p ret gets that pc (exact) and sp = st->start. What is learnt is kept
+ * for the stacks switched by the same code.
+ * Errors: PCS_ERROR_LOOKUP when no module is named so; PCS_ERROR_BAD_DATA
+ * when no return address fits (not a stack switched by that module, or
+ * corrupt); PCS_ERROR_UNSUPPORTED when the switch function's frame is not
+ * addressed from the stack pointer (a frame-pointer build).
+ */
+struct pcs_error *pcs_symbols_switch_frame(struct pcs_symbols *s, const char *module_part,
+					   const struct pcs_switched_stack *st,
+					   struct pcs_native_frame *ret);
+
+/**
+ * Like pcs_symbols_unwind(), for the stack @p st from its innermost frame
+ * @p top (pcs_symbols_switch_frame()); the registers other than pc and sp
+ * are unknown (the callee-saved ones are recovered from the stack where
+ * the CFI says). Its memory is read through its copy. Stricter than a
+ * thread's: every caller is unwound through CFI (never guessed from frame
+ * pointers), is above its callee on the stack, and only frames whose
+ * caller's stack pointer is at most st->stop are reported. Returns NULL
+ * when the unwind reached st->stop (or the outermost frame, for a stack
+ * without one); otherwise the errors of pcs_symbols_unwind(), and
+ * PCS_ERROR_BAD_DATA when a stack with a stop ends below it.
+ */
+struct pcs_error *pcs_symbols_unwind_switched(struct pcs_symbols *s,
+					      const struct pcs_switched_stack *st,
+					      const struct pcs_native_frame *top, size_t max,
+					      pcs_native_frame_fn *fn, void *arg);
+
+/**
+ * Like pcs_symbols_unwind(), with only the frames whose caller's stack
+ * pointer (their CFA, from their CFI) is at most @p stop: a thread running
+ * a greenlet other than its main one, whose part of the stack ends there
+ * (above are the frames of the greenlets it switched from, overwritten in
+ * part). Returns NULL when the unwind got past @p stop; a frame without
+ * CFI below it ends the unwind with PCS_ERROR_ELFUTILS. UINT64_MAX: no
+ * stop.
+ */
+struct pcs_error *pcs_symbols_unwind_to(struct pcs_symbols *s,
+					const struct pcs_target_thread *thread,
+					pcs_addr_t stop, size_t max,
+					pcs_native_frame_fn *fn, void *arg);
+
+/**
  * What the target's modules say about a code address. Strings are borrowed
  * from the symbol session (valid until pcs_symbols_destroy()).
  */

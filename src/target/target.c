@@ -60,6 +60,15 @@ void pcs_target_destroy(struct pcs_target *t)
 	free(t->core_path);
 	free(t->exe_path);
 	free(t->core_exe_path);
+	free(t->args);
+	free(t->sysroot);
+	free(t->lib_path);
+	for (size_t i = 0; i < t->nlocal_files; i++) {
+		free(t->local_files[i].path);
+		free(t->local_files[i].local);
+		free(t->local_files[i].why);
+	}
+	free(t->local_files);
 	free(t);
 }
 
@@ -91,6 +100,11 @@ int pcs_target_pid(const struct pcs_target *t)
 const char *pcs_target_core_path(const struct pcs_target *t)
 {
 	return t->core_path;
+}
+
+const char *pcs_target_core_compression(const struct pcs_target *t)
+{
+	return t->core_compression;
 }
 
 const char *pcs_target_exe_path(const struct pcs_target *t)
@@ -130,11 +144,29 @@ int pcs_target_core_fd(const struct pcs_target *t)
 	return t->kind == PCS_TARGET_CORE ? t->core_fd : -1;
 }
 
-const char *pcs_target_local_path(const struct pcs_target *t, const char *path)
+const char *pcs_target_local_path(struct pcs_target *t, const char *path)
 {
-	if (t->core_exe_path && strcmp(path, t->core_exe_path) == 0)
-		return t->exe_path;
-	return path;
+	if (t->kind == PCS_TARGET_CORE)
+		return pcs_target_core_local_path(t, path);
+	return pcs_target_live_local_path(t, path);
+}
+
+bool pcs_target_file_matches(struct pcs_target *t, const char *path, char *why,
+			     size_t why_size)
+{
+	if (t->kind == PCS_TARGET_CORE)
+		return pcs_target_core_file_matches(t, path, why, why_size);
+	return true;
+}
+
+const struct pcs_target_crash *pcs_target_crash(const struct pcs_target *t)
+{
+	return t->has_crash ? &t->crash : NULL;
+}
+
+const char *pcs_target_args(const struct pcs_target *t)
+{
+	return t->args;
 }
 
 bool pcs_target_region(const struct pcs_target *t, pcs_addr_t addr,

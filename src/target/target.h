@@ -69,17 +69,43 @@ struct pcs_target_mapping {
 };
 
 /**
- * Open the ELF core file @p core_path. @p exe_path, if not NULL, is the
- * executable the user says produced it; it is checked against the core
- * (build-id) and used in place of the path the core names for it. When NULL,
- * the executable is taken from the core's own notes.
+ * Where the files a core names are on this machine, when not where the
+ * process saw them (a core from another machine or a container).
+ */
+struct pcs_core_files {
+	/**
+	 * The executable the user says produced the core, or NULL: the one
+	 * the core's notes name (looked up like any other file).
+	 */
+	const char *executable;
+	/** A directory holding the target's root file system, or NULL. */
+	const char *sysroot;
+	/**
+	 * Directories, separated by ':', searched for each file by its base
+	 * name, or NULL.
+	 */
+	const char *lib_path;
+};
+
+/**
+ * Open the ELF core file @p core_path, which may be compressed with zstd,
+ * lz4 (frame format), xz or gzip, as systemd-coredump stores cores: it is
+ * then decompressed into memory (never onto disk). A file the core names (the
+ * executable, each library) is looked for under @p files->sysroot, then in
+ * each directory of @p files->lib_path, then where the process saw it; the
+ * first whose build-id is the one the core records is used (see
+ * pcs_target_local_path()). A given executable is checked against the core
+ * (build-id) and used in place of the path the core names for it.
+ * @p files may be NULL.
  *
  * Errors: PCS_ERROR_OS (cannot open), PCS_ERROR_FORMAT (not an ELF core,
- * truncated, wrong executable), PCS_ERROR_UNSUPPORTED (other architecture).
+ * truncated, a corrupt or truncated compressed stream or one too large to
+ * hold in memory, wrong executable), PCS_ERROR_UNSUPPORTED (other
+ * architecture).
  * Messages name the file.
  */
 struct pcs_error *pcs_target_open_core(const char *core_path,
-				       const char *exe_path,
+				       const struct pcs_core_files *files,
 				       struct pcs_target **ret);
 
 /**
@@ -122,6 +148,11 @@ enum pcs_target_kind pcs_target_kind(const struct pcs_target *t);
 int pcs_target_pid(const struct pcs_target *t);
 /** Absolute path of the core file, or NULL for a live process. Borrowed. */
 const char *pcs_target_core_path(const struct pcs_target *t);
+/**
+ * How the core file is compressed: "zstd", "lz4", "xz" or "gzip" (it was read
+ * decompressed into memory); NULL for an uncompressed core or a process.
+ */
+const char *pcs_target_core_compression(const struct pcs_target *t);
 /** Path of the executable (given, or from the notes / /proc). Borrowed. */
 const char *pcs_target_exe_path(const struct pcs_target *t);
 /** A name for messages: the core path or "pid N". Borrowed. */
@@ -144,16 +175,59 @@ bool pcs_target_region(const struct pcs_target *t, pcs_addr_t addr,
 		       pcs_addr_t *start, pcs_addr_t *end);
 
 /**
- * For a core: the file descriptor of the core file (borrowed; for
- * libdwfl). -1 for a live process.
+ * For a core: the file descriptor of the core file, or of the memory file
+ * holding it decompressed (borrowed; for libdwfl). -1 for a live process.
  */
 int pcs_target_core_fd(const struct pcs_target *t);
 
 /**
  * The local path to open for a file the target maps (@p path as the target
- * names it): the user's executable in place of the one the core names, else
- * @p path itself. Borrowed.
+ * names it). For a core: the user's executable in place of the one the core
+ * names; else the first of the sysroot's copy, a copy in a --lib-path
+ * directory, and @p path itself that exists and has the build-id the core
+ * records for it (any that exists when the core records none); else
+ * @p path. For a process: @p path under /proc/PID/root (the process's own
+ * view of its files, whatever its mount namespace) when that exists, else
+ * @p path. Borrowed; valid until pcs_target_destroy().
  */
-const char *pcs_target_local_path(const struct pcs_target *t, const char *path);
+const char *pcs_target_local_path(struct pcs_target *t, const char *path);
+
+/**
+ * Whether pcs_target_local_path() found a file for @p path whose build-id
+ * is the one the core records. When not, and @p why is not NULL, a
+ * sentence saying what was looked at ("no copy with build-id 1a2b..:
+ * /srv/root/usr/lib/libpython3.12.so.1.0 has 3c4d.., /usr/lib/... is
+ * missing") is written to @p why. Always true for a process.
+ */
+bool pcs_target_file_matches(struct pcs_target *t, const char *path, char *why,
+			     size_t why_size);
+
+/**
+ * The signal a core records as having ended the process (NT_SIGINFO, with
+ * the NT_PRSTATUS notes: the thread that took it is the one the kernel
+ * writes first, with pr_cursig set). Absent from a process, and from a
+ * core written by gcore of a process that was not stopped by a signal.
+ */
+struct pcs_target_crash {
+	int signo;
+	int code;
+	/** si_addr: the faulting address of SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP. */
+	bool has_addr;
+	uint64_t addr;
+	/** si_pid: the sender of a signal sent with kill()/tgkill(); 0 if none. */
+	int sender_pid;
+	/** The thread that took it; 0 if unknown. */
+	int tid;
+};
+
+/** The crash, or NULL. Borrowed. */
+const struct pcs_target_crash *pcs_target_crash(const struct pcs_target *t);
+
+/**
+ * The command line: NT_PRPSINFO's (the kernel keeps its first 80 bytes)
+ * for a core, /proc/PID/cmdline for a process; arguments separated by
+ * spaces. NULL if unknown. Borrowed.
+ */
+const char *pcs_target_args(const struct pcs_target *t);
 
 #endif

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,10 +21,14 @@
 
 #include "target/target_internal.h"
 #include "util/error.h"
+#include "util/strbuf.h"
 #include "util/vector.h"
 
 #ifndef NT_FILE
 #define NT_FILE 0x46494c45
+#endif
+#ifndef NT_SIGINFO
+#define NT_SIGINFO 0x53494749
 #endif
 
 enum {
@@ -32,12 +37,21 @@ enum {
 	PRSTATUS_PID = 32,
 	PRSTATUS_REGS = 112,
 	// Indexes into pr_reg (struct user_regs_struct order).
-	REG_RIP = 16,
-	REG_RSP = 19,
-	REG_FS_BASE = 21,
+	PR_REG_RIP = 16,
+	PR_REG_RSP = 19,
+	PR_REG_FS_BASE = 21,
 	NUM_REGS = 27,
+	PRSTATUS_CURSIG = 12,
 	// struct elf_prpsinfo on x86-64.
 	PRPSINFO_PID = 24,
+	PRPSINFO_PSARGS = 56,
+	PSARGS_SIZE = 80,
+	// siginfo_t on x86-64: si_signo, si_errno, si_code, then (at 16) the
+	// union: si_addr, or si_pid.
+	SIGINFO_SIZE = 128,
+	SIGINFO_SIGNO = 0,
+	SIGINFO_CODE = 8,
+	SIGINFO_UNION = 16,
 	MAX_BUILD_ID = 64,
 };
 
@@ -97,27 +111,31 @@ static bool note_named(const struct note *n, const char *name)
 	return n->namesz == len && memcmp(n->name, name, len) == 0;
 }
 
+// The segment holding @p addr, or NULL. Segments are sorted by address.
+static const struct pcs_core_segment *segment_at(const struct pcs_target *t,
+						 pcs_addr_t addr)
+{
+	size_t lo = 0, hi = t->nsegments;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct pcs_core_segment *s = &t->segments[mid];
+		if (addr < s->vaddr)
+			hi = mid;
+		else if (addr - s->vaddr >= s->memsz)
+			lo = mid + 1;
+		else
+			return s;
+	}
+	return NULL;
+}
+
 // Only what the core itself holds, without the file-backed fallback.
 static bool read_dumped(const struct pcs_target *t, pcs_addr_t addr, void *buf,
 			size_t len)
 {
 	unsigned char *out = buf;
 	while (len) {
-		const struct pcs_core_segment *seg = NULL;
-		// Segments are sorted by address: binary search.
-		size_t lo = 0, hi = t->nsegments;
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			const struct pcs_core_segment *s = &t->segments[mid];
-			if (addr < s->vaddr)
-				hi = mid;
-			else if (addr - s->vaddr >= s->memsz)
-				lo = mid + 1;
-			else {
-				seg = s;
-				break;
-			}
-		}
+		const struct pcs_core_segment *seg = segment_at(t, addr);
 		if (!seg || addr - seg->vaddr >= seg->filesz)
 			return false;
 		uint64_t avail = seg->filesz - (addr - seg->vaddr);
@@ -225,30 +243,129 @@ static size_t file_build_id(const char *path, unsigned char out[MAX_BUILD_ID])
 	return n;
 }
 
-// Whether @p local_path holds the image the core mapped from @p core_name:
-// every address we derive from its symbols, and every byte we read from it
-// in place of memory the core omits, depends on that.
+// Whether the file at @p local has the build-id @p want (@p nwant bytes);
+// if not, what it has, for messages ("none" when it has none).
+static bool same_build_id(const char *local, const unsigned char *want, size_t nwant,
+			  char have_hex[2 * MAX_BUILD_ID + 1])
+{
+	unsigned char have[MAX_BUILD_ID];
+	size_t nhave = file_build_id(local, have);
+	if (nhave == nwant && memcmp(have, want, nwant) == 0)
+		return true;
+	if (nhave)
+		hex(have, nhave, have_hex);
+	else
+		strcpy(have_hex, "none");
+	return false;
+}
+
+// Look for the file the core names @p path where it can be: under the
+// sysroot, in each --lib-path directory by its base name, where the process
+// saw it. The first that exists and has the build-id the core records for
+// the image mapped from it is the one (any that exists if the core does not
+// record one: its ELF header page was not dumped). Every address derived
+// from its symbols, and every byte read from it in place of memory the
+// core omits, depends on that.
+static struct pcs_local_file *resolve_file(struct pcs_target *t, const char *path)
+{
+	for (size_t i = 0; i < t->nlocal_files; i++)
+		if (strcmp(t->local_files[i].path, path) == 0)
+			return &t->local_files[i];
+	if (!PCS_VEC_RESERVE(t->local_files, t->nlocal_files, t->cap_local_files, 1))
+		return NULL;
+	struct pcs_local_file f = { .path = strdup(path) };
+	if (!f.path)
+		return NULL;
+	unsigned char want[MAX_BUILD_ID];
+	size_t nwant = core_build_id(t, path, want);
+	char want_hex[2 * MAX_BUILD_ID + 1] = "";
+	if (nwant)
+		hex(want, nwant, want_hex);
+
+	struct pcs_strbuf tried = PCS_STRBUF_INIT;
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	const char *dirs = t->lib_path;
+	// Candidates: the sysroot's copy, each --lib-path directory's, the
+	// path itself.
+	for (int stage = 0; stage < 3 && !f.matches; stage++) {
+		const char *next = stage == 1 ? dirs : NULL;
+		do {
+			char *cand = NULL;
+			int r = 0;
+			if (stage == 0 && t->sysroot && path[0] == '/') {
+				r = asprintf(&cand, "%s%s", t->sysroot, path);
+			} else if (stage == 1 && next && *next) {
+				const char *colon = strchr(next, ':');
+				int len = colon ? (int)(colon - next) : (int)strlen(next);
+				if (len)
+					r = asprintf(&cand, "%.*s/%s", len, next, base);
+				next = colon ? colon + 1 : NULL;
+			} else if (stage == 2) {
+				cand = strdup(path);
+			}
+			if (r < 0)
+				cand = NULL;
+			if (!cand)
+				continue;
+			char have_hex[2 * MAX_BUILD_ID + 1];
+			if (access(cand, R_OK) != 0) {
+				pcs_strbuf_addf(&tried, "%s%s is %s", tried.len ? ", " : "",
+						cand, errno == ENOENT ? "missing" : strerror(errno));
+			} else if (!nwant || same_build_id(cand, want, nwant, have_hex)) {
+				f.matches = true;
+				if (strcmp(cand, path) != 0) {
+					f.local = cand;
+					cand = NULL;
+				}
+			} else {
+				pcs_strbuf_addf(&tried, "%s%s has build-id %s",
+						tried.len ? ", " : "", cand, have_hex);
+			}
+			free(cand);
+		} while (stage == 1 && next && !f.matches);
+	}
+	if (!f.matches && tried.buf) {
+		if (asprintf(&f.why, "no copy with build-id %s: %s", want_hex, tried.buf) < 0)
+			f.why = NULL;
+	}
+	pcs_strbuf_deinit(&tried);
+	t->local_files[t->nlocal_files] = f;
+	return &t->local_files[t->nlocal_files++];
+}
+
+const char *pcs_target_core_local_path(struct pcs_target *t, const char *path)
+{
+	if (t->core_exe_path && strcmp(path, t->core_exe_path) == 0)
+		return t->exe_path;
+	struct pcs_local_file *f = resolve_file(t, path);
+	return f && f->local ? f->local : path;
+}
+
+bool pcs_target_core_file_matches(struct pcs_target *t, const char *path, char *why,
+				  size_t why_size)
+{
+	if (t->core_exe_path && strcmp(path, t->core_exe_path) == 0)
+		return true;	// checked when the core was opened
+	struct pcs_local_file *f = resolve_file(t, path);
+	if (f && f->matches)
+		return true;
+	if (why && why_size)
+		snprintf(why, why_size, "%s", f && f->why ? f->why : "out of memory");
+	return false;
+}
+
+// The executable the user named: the image the core mapped from
+// @p core_name must be that file.
 static struct pcs_error *check_image(const struct pcs_target *t,
 				     const char *local_path, const char *core_name)
 {
-	unsigned char have[MAX_BUILD_ID], want[MAX_BUILD_ID];
+	unsigned char want[MAX_BUILD_ID];
 	size_t nwant = core_build_id(t, core_name, want);
-	if (!nwant && strcmp(local_path, core_name) != 0)
-		nwant = file_build_id(core_name, want);
-	if (!nwant)
-		return NULL;	// nothing to compare with
-	size_t nhave = file_build_id(local_path, have);
-	if (nhave == nwant && memcmp(have, want, nwant) == 0)
-		return NULL;
-	char hh[2 * MAX_BUILD_ID + 1] = "none", hw[2 * MAX_BUILD_ID + 1];
-	if (nhave)
-		hex(have, nhave, hh);
+	char hh[2 * MAX_BUILD_ID + 1], hw[2 * MAX_BUILD_ID + 1];
+	if (!nwant || same_build_id(local_path, want, nwant, hh))
+		return NULL;	// nothing to compare with, or the same
 	hex(want, nwant, hw);
-	if (strcmp(local_path, core_name) == 0)
-		return pcs_error_create(PCS_ERROR_FORMAT,
-					"'%s' is not the file the process mapped "
-					"(build-id %s, the core has %s)",
-					local_path, hh, hw);
 	return pcs_error_create(PCS_ERROR_FORMAT,
 				"executable '%s' does not match the core "
 				"(build-id %s, core ran '%s' with build-id %s)",
@@ -266,16 +383,11 @@ static int backing_fd(struct pcs_target *t, const char *path)
 	char *copy = strdup(path);
 	if (!copy)
 		return -1;
-	const char *local = pcs_target_local_path(t, path);
-	int fd = open(local, O_RDONLY | O_CLOEXEC);
 	// A file replaced since the core was written (a package upgrade) would
 	// give plausible but wrong bytes: use it only if it is the same build.
-	struct pcs_error *err = fd >= 0 ? check_image(t, local, path) : NULL;
-	if (err) {
-		pcs_error_destroy(err);
-		close(fd);
-		fd = -1;
-	}
+	int fd = -1;
+	if (pcs_target_core_file_matches(t, path, NULL, 0))
+		fd = open(pcs_target_core_local_path(t, path), O_RDONLY | O_CLOEXEC);
 	t->files[t->nfiles++] = (struct pcs_backing_file){ .path = copy, .fd = fd };
 	return fd;
 }
@@ -387,6 +499,45 @@ static struct pcs_error *parse_nt_file(struct pcs_target *t,
 	return NULL;
 }
 
+// pr_psargs: the command line's first bytes, NUL-padded; the kernel has
+// already turned the NULs between arguments into spaces.
+static struct pcs_error *set_args(struct pcs_target *t, const unsigned char *psargs)
+{
+	size_t n = strnlen((const char *)psargs, PSARGS_SIZE);
+	while (n && psargs[n - 1] == ' ')
+		n--;
+	if (!n)
+		return NULL;
+	t->args = strndup((const char *)psargs, n);
+	return t->args ? NULL : &pcs_enomem;
+}
+
+// The kernel writes the notes of the thread that took the fatal signal
+// first, with NT_SIGINFO among them, and sets pr_cursig in every thread's
+// NT_PRSTATUS. gcore writes one NT_SIGINFO per thread (the stop that
+// attaching caused) with pr_cursig 0: no crash.
+static void note_crash(struct pcs_target *t, const unsigned char *si)
+{
+	const struct pcs_target_thread *th = &t->threads[t->nthreads - 1];
+	int signo = (int)rd32(si + SIGINFO_SIGNO);
+	int code = (int)rd32(si + SIGINFO_CODE);
+	if (signo <= 0 || signo != t->last_cursig)
+		return;
+	t->has_crash = true;
+	t->crash = (struct pcs_target_crash){ .signo = signo, .code = code, .tid = th->tid };
+	// si_code > 0: the kernel raised it, and for these signals the union
+	// holds the faulting address; <= 0 (SI_USER, SI_TKILL, SI_QUEUE):
+	// sent by a process, the union holds its pid.
+	bool fault = signo == SIGSEGV || signo == SIGBUS || signo == SIGILL ||
+		     signo == SIGFPE || signo == SIGTRAP;
+	if (code > 0 && fault) {
+		t->crash.has_addr = true;
+		t->crash.addr = rd64(si + SIGINFO_UNION);
+	} else if (code <= 0) {
+		t->crash.sender_pid = (int)rd32(si + SIGINFO_UNION);
+	}
+}
+
 static struct pcs_error *parse_notes(struct pcs_target *t,
 				     const unsigned char *p, uint64_t size,
 				     uint64_t *at_phdr, uint64_t *at_execfn)
@@ -406,19 +557,31 @@ static struct pcs_error *parse_notes(struct pcs_target *t,
 			struct pcs_target_thread *th = &t->threads[t->nthreads++];
 			*th = (struct pcs_target_thread){
 				.tid = (int)rd32(desc + PRSTATUS_PID),
-				.pc = rd64(regs + 8 * REG_RIP),
-				.sp = rd64(regs + 8 * REG_RSP),
-				.fs_base = rd64(regs + 8 * REG_FS_BASE),
+				.pc = rd64(regs + 8 * PR_REG_RIP),
+				.sp = rd64(regs + 8 * PR_REG_RSP),
+				.fs_base = rd64(regs + 8 * PR_REG_FS_BASE),
 				.has_regs = true,
 			};
+			t->last_cursig = (int16_t)(desc[PRSTATUS_CURSIG] |
+						   desc[PRSTATUS_CURSIG + 1] << 8);
 			_Static_assert(sizeof(th->regs) == 8 * NUM_REGS,
 				       "pr_reg is struct user_regs_struct");
 			memcpy(&th->regs, regs, sizeof(th->regs));
 		} else if (n.type == NT_PRPSINFO && n.descsz > PRPSINFO_PID + 4) {
 			t->pid = (int)rd32(desc + PRPSINFO_PID);
+			if (n.descsz >= PRPSINFO_PSARGS + PSARGS_SIZE && !t->args) {
+				struct pcs_error *err = set_args(t, desc + PRPSINFO_PSARGS);
+				if (err)
+					return err;
+			}
+		} else if (n.type == NT_SIGINFO && n.descsz >= SIGINFO_SIZE &&
+			   !t->has_crash && t->nthreads) {
+			note_crash(t, desc);
 		} else if (n.type == NT_AUXV) {
 			for (uint64_t i = 0; i + 16 <= n.descsz; i += 16) {
 				uint64_t key = rd64(desc + i), val = rd64(desc + i + 8);
+				t->auxv = desc;
+				t->auxv_size = n.descsz;
 				if (key == AT_PHDR)
 					*at_phdr = val;
 				else if (key == AT_EXECFN)
@@ -447,6 +610,74 @@ static struct pcs_error *check_executable(struct pcs_target *t, const char *core
 		return pcs_error_create(PCS_ERROR_FORMAT,
 					"'%s' is not an ELF executable", t->exe_path);
 	return core_exe ? check_image(t, t->exe_path, core_exe) : NULL;
+}
+
+enum {
+	/** How far below the strings the kernel's initial frame may be. */
+	MAX_ARG_SCAN = 4 << 20,
+	MAX_ARGS = 1 << 16,
+	MAX_ARGS_LEN = 64 << 10,
+};
+
+// The whole command line, where psargs has only its first 80 bytes: on the
+// main thread's stack, below the argument and environment strings (which
+// end at AT_EXECFN's), the kernel left the process's first frame: argc,
+// argv[], NULL, envp[], NULL, then the auxiliary vector, the very bytes
+// NT_AUXV holds. That copy of the vector is found, and argv is walked back
+// from it; argc must be the count of pointers found. Any doubt keeps psargs.
+static struct pcs_error *read_full_args(struct pcs_target *t, uint64_t at_execfn)
+{
+	const struct pcs_core_segment *seg = at_execfn ? segment_at(t, at_execfn) : NULL;
+	if (!seg || !t->auxv || t->auxv_size < 16 || t->auxv_size % 8 ||
+	    at_execfn - seg->vaddr > seg->filesz)
+		return NULL;
+	uint64_t top = at_execfn - seg->vaddr;	// offset into the segment's data
+	if (top < t->auxv_size + 24)
+		return NULL;
+	uint64_t lowest = top > MAX_ARG_SCAN ? top - MAX_ARG_SCAN : 0;
+	uint64_t at = (top - t->auxv_size) & ~(uint64_t)7;
+	while (at >= lowest + 24 && memcmp(seg->data + at, t->auxv, t->auxv_size) != 0)
+		at -= 8;
+	if (at < lowest + 24 || rd64(seg->data + at - 8) != 0)
+		return NULL;
+	// envp[], then its NULL: argv's end.
+	uint64_t slot = at - 16;
+	while (slot >= 8 && rd64(seg->data + slot) != 0)
+		slot -= 8;
+	uint64_t argv_end = slot, argc = 0;
+	while (slot >= 8 && argc < MAX_ARGS) {
+		slot -= 8;
+		uint64_t v = rd64(seg->data + slot);
+		if (v == argc && argc)
+			break;
+		if (v < 4096)
+			return NULL;
+		argc++;
+	}
+	if (!argc || rd64(seg->data + slot) != argc)
+		return NULL;
+	struct pcs_strbuf args = PCS_STRBUF_INIT;
+	for (uint64_t i = slot + 8; i < argv_end && args.len < MAX_ARGS_LEN; i += 8) {
+		uint64_t p = rd64(seg->data + i);
+		char c;
+		if (args.len)
+			pcs_strbuf_addc(&args, ' ');
+		while (args.len < MAX_ARGS_LEN && read_dumped(t, p++, &c, 1) && c)
+			pcs_strbuf_addc(&args, c);
+	}
+	if (pcs_strbuf_error(&args)) {
+		pcs_strbuf_deinit(&args);
+		return &pcs_enomem;
+	}
+	// The stack may have been overwritten since: keep it only if it
+	// agrees with what the kernel recorded.
+	if (args.buf && (!t->args || strncmp(args.buf, t->args, strlen(t->args)) == 0)) {
+		free(t->args);
+		t->args = args.buf;
+		return NULL;
+	}
+	pcs_strbuf_deinit(&args);
+	return NULL;
 }
 
 static struct pcs_error *find_executable(struct pcs_target *t, uint64_t at_phdr,
@@ -486,6 +717,19 @@ static struct pcs_error *open_core(struct pcs_target *t, const char *exe_path)
 	if (st.st_size == 0)
 		return pcs_error_create(PCS_ERROR_FORMAT,
 					"not an ELF core file (empty file)");
+	// A compressed core (systemd-coredump's .zst, .lz4, .xz; a .gz) gives
+	// way to its decompressed copy in memory, mapped below like any core.
+	int plain_fd;
+	struct pcs_error *unpack_err = pcs_target_core_decompress(
+		t->core_fd, &plain_fd, &t->core_compression);
+	if (unpack_err)
+		return unpack_err;
+	if (plain_fd >= 0) {
+		close(t->core_fd);
+		t->core_fd = plain_fd;
+		if (fstat(t->core_fd, &st) < 0)
+			return pcs_error_os(errno, "cannot stat");
+	}
 	t->core_size = (size_t)st.st_size;
 	void *map = mmap(NULL, t->core_size, PROT_READ, MAP_PRIVATE, t->core_fd, 0);
 	if (map == MAP_FAILED)
@@ -561,8 +805,11 @@ static struct pcs_error *open_core(struct pcs_target *t, const char *exe_path)
 	if (!t->pid)
 		t->pid = t->threads[0].tid;
 
+	struct pcs_error *err = read_full_args(t, at_execfn);
+	if (err)
+		return err;
 	char *core_exe;
-	struct pcs_error *err = find_executable(t, at_phdr, at_execfn, &core_exe);
+	err = find_executable(t, at_phdr, at_execfn, &core_exe);
 	if (err)
 		return err;
 	if (exe_path) {
@@ -586,24 +833,34 @@ static struct pcs_error *open_core(struct pcs_target *t, const char *exe_path)
 			return pcs_error_create(PCS_ERROR_FORMAT,
 						"cannot tell which executable produced the core; "
 						"name it after the core file");
-		t->exe_path = core_exe;
-		if (access(core_exe, R_OK) != 0)
-			return pcs_error_os(errno,
-					    "executable '%s' named by the core is not readable "
-					    "(name the executable after the core file)",
-					    core_exe);
-		err = check_image(t, core_exe, core_exe);
-		if (err)
-			return pcs_error_prefix(err, "%s",
-						"the executable changed since the core was written");
+		char why[1024];
+		if (!pcs_target_core_file_matches(t, core_exe, why, sizeof(why))) {
+			err = pcs_error_create(PCS_ERROR_FORMAT,
+					       "executable '%s' named by the core: %s "
+					       "(name the executable after the core file, "
+					       "or give --sysroot or --lib-path)",
+					       core_exe, why);
+			free(core_exe);
+			return err;
+		}
+		t->exe_path = strdup(pcs_target_core_local_path(t, core_exe));
+		if (!t->exe_path) {
+			free(core_exe);
+			return &pcs_enomem;
+		}
+		if (strcmp(t->exe_path, core_exe) != 0)
+			t->core_exe_path = core_exe;
+		else
+			free(core_exe);
 	}
 	return NULL;
 }
 
 struct pcs_error *pcs_target_open_core(const char *core_path,
-				       const char *exe_path,
+				       const struct pcs_core_files *files,
 				       struct pcs_target **ret)
 {
+	const char *exe_path = files ? files->executable : NULL;
 	struct pcs_target *t = calloc(1, sizeof(*t));
 	if (!t)
 		return &pcs_enomem;
@@ -613,7 +870,23 @@ struct pcs_error *pcs_target_open_core(const char *core_path,
 	char resolved[PATH_MAX];
 	t->core_path = strdup(realpath(core_path, resolved) ? resolved : core_path);
 	t->name = strdup(core_path);
-	if (!t->core_path || !t->name) {
+	bool nomem = !t->core_path || !t->name;
+	if (files && files->sysroot) {
+		// "/" and "" add nothing; a trailing '/' would double the
+		// paths' own.
+		size_t n = strlen(files->sysroot);
+		while (n && files->sysroot[n - 1] == '/')
+			n--;
+		if (n) {
+			t->sysroot = strndup(files->sysroot, n);
+			nomem |= !t->sysroot;
+		}
+	}
+	if (files && files->lib_path && *files->lib_path) {
+		t->lib_path = strdup(files->lib_path);
+		nomem |= !t->lib_path;
+	}
+	if (nomem) {
 		pcs_target_destroy(t);
 		return &pcs_enomem;
 	}

@@ -40,6 +40,26 @@ struct pcs_target {
 	char *exe_path;
 	/* The path the core names for the executable, when the user gave another. */
 	char *core_exe_path;
+	/* The command line (pcs_target_args()), or NULL. */
+	char *args;
+	bool has_crash;
+	struct pcs_target_crash crash;
+	/* NT_AUXV's bytes, in the mapped core. */
+	const unsigned char *auxv;
+	uint64_t auxv_size;
+	/* pr_cursig of the last NT_PRSTATUS read. */
+	int last_cursig;
+	/* Where the target's files are here (pcs_target_local_path()). */
+	char *sysroot;
+	char *lib_path;
+	/* The files resolved so far: the path the target names → the local one. */
+	struct pcs_local_file {
+		char *path;
+		char *local;	/* NULL: @c path itself */
+		bool matches;	/* has the build-id the core records */
+		char *why;	/* what was looked at, when it does not */
+	} *local_files;
+	size_t nlocal_files, cap_local_files;
 
 	struct pcs_target_thread *threads;
 	size_t nthreads, cap_threads;
@@ -47,7 +67,10 @@ struct pcs_target {
 	size_t nmappings, cap_mappings;
 
 	/* Core. */
+	/* The core file, or the memory file holding it decompressed. */
 	int core_fd;
+	/* "zstd", "lz4", "xz", "gzip" (static strings), or NULL for a raw core. */
+	const char *core_compression;
 	const unsigned char *core_map;
 	size_t core_size;
 	/** Reads so far (pcs_target_core_read() drops touched pages). */
@@ -75,6 +98,24 @@ struct pcs_target {
 struct pcs_error *pcs_target_core_read(struct pcs_target *t, pcs_addr_t addr,
 				       void *buf, size_t len);
 void pcs_target_core_deinit(struct pcs_target *t);
+/**
+ * If the regular file open at @p fd is a compressed core (zstd, lz4 frame, xz
+ * or gzip, told by its magic bytes; concatenated frames and members too),
+ * decompress it into an anonymous memory file: *ret_fd is that file (owned by
+ * the caller, close-on-exec) and *ret_format names the format (a static
+ * string). Otherwise *ret_fd is -1 and *ret_format NULL. Nothing is written
+ * to disk.
+ *
+ * Errors: PCS_ERROR_FORMAT for a corrupt or truncated stream, one that does
+ * not hold an ELF file, or one that expands past the memory available or
+ * 1 TiB; PCS_ERROR_OS. Messages name the format, not the file.
+ */
+struct pcs_error *pcs_target_core_decompress(int fd, int *ret_fd,
+					     const char **ret_format);
+const char *pcs_target_core_local_path(struct pcs_target *t, const char *path);
+bool pcs_target_core_file_matches(struct pcs_target *t, const char *path, char *why,
+				  size_t why_size);
+const char *pcs_target_live_local_path(struct pcs_target *t, const char *path);
 struct pcs_error *pcs_target_live_read(struct pcs_target *t, pcs_addr_t addr,
 				       void *buf, size_t len);
 void pcs_target_live_deinit(struct pcs_target *t);

@@ -310,6 +310,53 @@ static struct pcs_error *list_threads(struct pcs_target *t)
 	return err;
 }
 
+// /proc/PID/cmdline: the arguments, NUL-separated, joined with spaces here.
+// Its first 4 KiB are plenty for a header; unreadable is not an error.
+static struct pcs_error *read_cmdline(struct pcs_target *t)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", t->pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	while (n > 0 && buf[n - 1] == '\0')
+		n--;
+	if (n <= 0)
+		return NULL;
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+	t->args = strndup(buf, (size_t)n);
+	return t->args ? NULL : &pcs_enomem;
+}
+
+const char *pcs_target_live_local_path(struct pcs_target *t, const char *path)
+{
+	for (size_t i = 0; i < t->nlocal_files; i++)
+		if (strcmp(t->local_files[i].path, path) == 0)
+			return t->local_files[i].local ? t->local_files[i].local : path;
+	// The files as the process sees them: in its own root and mount
+	// namespace (a container), which need not be ours. The paths of
+	// /proc/PID/maps are canonical: no symlink leads out of that root.
+	char *local = NULL;
+	if (path[0] == '/' && asprintf(&local, "/proc/%d/root%s", t->pid, path) >= 0 &&
+	    access(local, R_OK) != 0) {
+		free(local);
+		local = NULL;
+	}
+	char *copy = strdup(path);
+	if (!copy || !PCS_VEC_RESERVE(t->local_files, t->nlocal_files, t->cap_local_files, 1)) {
+		free(copy);
+		free(local);
+		return path;
+	}
+	t->local_files[t->nlocal_files++] = (struct pcs_local_file){
+		.path = copy, .local = local, .matches = true };
+	return local ? local : path;
+}
+
 static struct pcs_error *attach(struct pcs_target *t)
 {
 	char path[64];
@@ -328,10 +375,13 @@ static struct pcs_error *attach(struct pcs_target *t)
 	t->exe_path = strdup(exe);
 	if (!t->exe_path)
 		return &pcs_enomem;
+	struct pcs_error *err = read_cmdline(t);
+	if (err)
+		return err;
 	// A process we stop ourselves keeps running until pcs_target_stop():
 	// finding symbols and layouts, which read only what does not change,
 	// is not part of its pause.
-	struct pcs_error *err = t->held_by_other ? list_threads(t) : NULL;
+	err = t->held_by_other ? list_threads(t) : NULL;
 	if (err)
 		return err;
 	// Reading another process's memory takes the same permission as

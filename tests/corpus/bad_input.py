@@ -14,6 +14,8 @@ nothing on stdout.  A signal, a timeout or any other status fails the case.
                       size (half may instead give a partial dump: status 3
                       with valid JSON and warnings, or status 0 with output
                       matching the truth exactly)
+  compressed cores    a Python core's .zst cut in half, or with a byte in its
+                      middle changed; an .lz4 of a text file; an empty .gz
   not Python          a core of `sleep`, --pid of `sleep` (which must be
                       left running, not stopped), --pid of no process
   wrong executable    a Python core with /bin/sleep, another Python's
@@ -366,6 +368,40 @@ def unknown_greenlet(checker, workdir):
         proc.wait()
 
 
+def compressed(c, core, workdir):
+    """Broken compressed cores (tests/compressed/run.py has the good ones)."""
+    tools = ('zstd', 'lz4', 'gzip')
+    if not all(shutil.which(t) for t in tools):
+        c.reporter.report(run.Result('%s compressed cases' % NAME, 'skip',
+                                     'not installed: ' + ' '.join(tools)))
+        return
+
+    def compress(argv, src, dst):
+        with open(src, 'rb') as i, open(dst, 'wb') as o:
+            subprocess.run(argv, stdin=i, stdout=o, check=True)
+        return dst
+
+    zst = compress(['zstd', '-q', '-c'], core, os.path.join(workdir, 'core.zst'))
+    size = os.path.getsize(zst)
+    c.expect('core zstd-truncated', [truncated(zst, size // 2, workdir)])
+    corrupt = os.path.join(workdir, 'corrupt.zst')
+    shutil.copyfile(zst, corrupt)
+    with open(corrupt, 'r+b') as f:
+        f.seek(size // 2)
+        byte = f.read(1)
+        f.seek(size // 2)
+        f.write(bytes([byte[0] ^ 0x55]))
+    c.expect('core zstd-corrupt', [corrupt])
+    text = os.path.join(workdir, 'text.core')     # written by run_cases()
+    c.expect('core lz4-not-a-core', [compress(['lz4', '-q', '-c'], text,
+                                              os.path.join(workdir, 'text.lz4'))])
+    empty = os.path.join(workdir, 'empty.gz')
+    open(empty, 'w').close()
+    c.expect('core gzip-empty-file', [empty])
+    c.expect('core gzip-of-nothing', [compress(['gzip', '-c'], empty,
+                                               os.path.join(workdir, 'nothing.gz'))])
+
+
 def run_cases(checker, pythons, workdir, gcore):
     c = checker
     # Usage errors.
@@ -435,6 +471,7 @@ def run_cases(checker, pythons, workdir, gcore):
                              [scrambled(core, workdir, fill, which)], target.truth)
         c.expect_partial('core truncated-half', [truncated(core, size // 2, workdir)],
                          target.truth)
+        compressed(c, core, workdir)
         c.expect('exe wrong-sleep', [core, shutil.which('sleep')])
         c.expect('exe missing', [core, os.path.join(workdir, 'no-such-python')])
         if other is None:

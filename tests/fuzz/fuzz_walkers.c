@@ -459,7 +459,8 @@ static void run(struct counts *c)
 {
 	struct pcs_target *t = NULL;
 	struct pcs_snapshot *snap = NULL;
-	struct pcs_error *err = pcs_target_open_core(core_path, exe_path, &t);
+	struct pcs_error *err = pcs_target_open_core(core_path,
+		&(struct pcs_core_files){ .executable = exe_path }, &t);
 	if (!err)
 		err = pcs_snapshot_create(&snap);
 	if (!err) {
@@ -475,7 +476,7 @@ static void run(struct counts *c)
 		return;
 	}
 	// Source lines come from the files the (patched) code objects name.
-	err = pcs_collect_source_lines(snap);
+	err = pcs_collect_source_lines(snap, NULL);
 	if (err) {
 		pcs_error_destroy(err);
 		pcs_snapshot_destroy(snap);
@@ -514,7 +515,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	verbose = getenv("PCS_FUZZ_VERBOSE") && atoi(getenv("PCS_FUZZ_VERBOSE"));
 	canonical_path = getenv("PCS_FUZZ_CANONICAL");
 	load_core(path);
-	struct pcs_error *err = pcs_target_open_core(core_path, exe_path, &base_target);
+	struct pcs_error *err = pcs_target_open_core(core_path,
+		&(struct pcs_core_files){ .executable = exe_path }, &base_target);
 	if (!err)
 		err = pcs_symbols_create(base_target, NULL, &syms);
 	if (!err)

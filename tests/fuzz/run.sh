@@ -23,7 +23,7 @@ mkdir -p "$cache" tests/fuzz/crashes
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isrc -D_GNU_SOURCE -std=gnu11"
 lib_sources=$(ls src/util/*.c src/target/*.c src/layout/*.c src/interp/*.c src/collect/*.c \
 	src/report/*.c src/cli/gdb_target.c)
-pkg=$(pkg-config --cflags --libs libdw libelf)
+pkg=$(pkg-config --cflags --libs libdw libelf libzstd liblz4 liblzma zlib)
 
 # fuzz_walkers records the walkers' reads and remembers symbol lookups
 # (see tests/fuzz/fuzz_walkers.c) through these.

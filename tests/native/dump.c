@@ -159,7 +159,8 @@ int main(int argc, char **argv)
 	else if (arg + 2 == argc && strcmp(argv[arg], "--held") == 0)
 		err = pcs_target_open_stopped(atoi(argv[arg + 1]), &t);
 	else if (arg + 1 == argc || arg + 2 == argc)
-		err = pcs_target_open_core(argv[arg], arg + 2 == argc ? argv[arg + 1] : NULL, &t);
+		err = pcs_target_open_core(argv[arg], &(struct pcs_core_files){
+			.executable = arg + 2 == argc ? argv[arg + 1] : NULL }, &t);
 	else {
 		fputs("usage: dump [--debug-dir DIR] (CORE [EXECUTABLE] | --pid PID | --held PID)\n",
 		      stderr);
