@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "collect/model.h"
 #include "util/error.h"
@@ -111,6 +112,24 @@ void pcs_stack_reverse(struct pcs_stack *stack)
 	}
 }
 
+void pcs_stack_shrink(struct pcs_stack *stack)
+{
+	if (stack->cap_frames <= stack->nframes)
+		return;
+	// A new block rather than realloc(): shrunk in place, the tails
+	// left behind would be too small for the next stack's first array.
+	struct pcs_frame *exact = NULL;
+	if (stack->nframes) {
+		exact = malloc(stack->nframes * sizeof(*exact));
+		if (!exact)
+			return;
+		memcpy(exact, stack->frames, stack->nframes * sizeof(*exact));
+	}
+	free(stack->frames);
+	stack->frames = exact;
+	stack->cap_frames = stack->nframes;
+}
+
 void pcs_snapshot_retain_threads(struct pcs_snapshot *snap,
 				 bool (*keep)(const struct pcs_thread *th, void *arg),
 				 void *arg)
@@ -179,4 +198,43 @@ void pcs_snapshot_retain_greenlets(struct pcs_snapshot *snap,
 			free(snap->greenlets[i].stack.frames);
 	}
 	snap->ngreenlets = kept;
+}
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	return h ^ (v + UINT64_C(0x9e3779b97f4a7c15) + (h << 6) + (h >> 2));
+}
+
+uint64_t pcs_string_hash(const char *s)
+{
+	return s ? pcs_hash_bytes(s, strlen(s)) : 0;
+}
+
+uint64_t pcs_stack_hash(const struct pcs_stack *st, uint64_t seed)
+{
+	uint64_t h = seed;
+	for (size_t i = 0; i < st->nframes; i++) {
+		const struct pcs_frame *f = &st->frames[i];
+		h = mix(h, (uint64_t)f->kind);
+		h = mix(h, pcs_string_hash(f->function));
+		h = mix(h, pcs_string_hash(f->file));
+		h = mix(h, (uint64_t)(int64_t)f->line);
+		if (f->kind == PCS_FRAME_NATIVE)
+			h = mix(mix(h, pcs_string_hash(f->symbol)), f->pc);
+	}
+	return h;
+}
+
+bool pcs_stack_same(const struct pcs_stack *a, const struct pcs_stack *b)
+{
+	if (a->nframes != b->nframes || a->truncated || b->truncated)
+		return false;
+	for (size_t i = 0; i < a->nframes; i++) {
+		const struct pcs_frame *x = &a->frames[i], *y = &b->frames[i];
+		// Interned strings: equal text, equal pointer.
+		if (x->kind != y->kind || x->function != y->function || x->file != y->file ||
+		    x->line != y->line || x->symbol != y->symbol || x->pc != y->pc)
+			return false;
+	}
+	return true;
 }

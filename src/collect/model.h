@@ -225,8 +225,29 @@ void pcs_snapshot_limit_frames(struct pcs_snapshot *snap, size_t max);
 
 struct pcs_error *pcs_stack_push(struct pcs_stack *stack,
 				 const struct pcs_frame *frame);
+/**
+ * A hash of what @p st shows (each frame's kind, function, file, line,
+ * native symbol and pc), mixed into @p seed: computed from the strings'
+ * text, not their addresses, so that the same stacks hash the same in every
+ * run (reports order groups of units by it).
+ */
+uint64_t pcs_stack_hash(const struct pcs_stack *st, uint64_t seed);
+
+/** A hash of @p s's text (of NULL: 0), for pcs_stack_hash() seeds. */
+uint64_t pcs_string_hash(const char *s);
+
+/** Whether two complete (not truncated) stacks show the same frames. */
+bool pcs_stack_same(const struct pcs_stack *a, const struct pcs_stack *b);
+
 /** Reverse the frames (collectors walk newest first). */
 void pcs_stack_reverse(struct pcs_stack *stack);
+
+/**
+ * Give a complete stack an array of its exact size: a snapshot holds
+ * hundreds of thousands of short ones (tasks, greenlets). Keeps the array
+ * it has when memory runs out.
+ */
+void pcs_stack_shrink(struct pcs_stack *stack);
 
 /** Drop (and free) the threads for which @p keep returns false. */
 void pcs_snapshot_retain_threads(struct pcs_snapshot *snap,

@@ -359,35 +359,6 @@ static void add_stacktrace(struct sentry *s, const struct pcs_stack *st)
 
 // --- greenlets and tasks, folded ---------------------------------------
 
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-	return h ^ (v + UINT64_C(0x9e3779b97f4a7c15) + (h << 6) + (h >> 2));
-}
-
-// Interned strings: equal text, equal pointer.
-static uint64_t stack_hash(const struct pcs_stack *st, uint64_t h)
-{
-	for (size_t i = 0; i < st->nframes; i++) {
-		const struct pcs_frame *f = &st->frames[i];
-		h = mix(mix(mix(mix(h, (uintptr_t)f->function), (uintptr_t)f->file),
-			    (uint64_t)f->line), (uintptr_t)f->symbol);
-	}
-	return h;
-}
-
-static bool same_stack(const struct pcs_stack *a, const struct pcs_stack *b)
-{
-	if (a->nframes != b->nframes || a->truncated || b->truncated)
-		return false;
-	for (size_t i = 0; i < a->nframes; i++) {
-		const struct pcs_frame *x = &a->frames[i], *y = &b->frames[i];
-		if (x->kind != y->kind || x->function != y->function || x->file != y->file ||
-		    x->line != y->line || x->symbol != y->symbol || x->pc != y->pc)
-			return false;
-	}
-	return true;
-}
-
 struct keyed {
 	uint64_t sig;
 	size_t index;
@@ -448,7 +419,7 @@ static bool same_greenlet(const void *units, size_t a, size_t b)
 	const struct pcs_greenlet *x = &((const struct pcs_greenlet *)units)[a];
 	const struct pcs_greenlet *y = &((const struct pcs_greenlet *)units)[b];
 	return x->type == y->type && x->state == y->state && x->is_main == y->is_main &&
-	       x->tid == y->tid && same_stack(&x->stack, &y->stack);
+	       x->tid == y->tid && pcs_stack_same(&x->stack, &y->stack);
 }
 
 static const char *greenlet_name(const void *units, size_t i)
@@ -461,7 +432,7 @@ static bool same_task(const void *units, size_t a, size_t b)
 	const struct pcs_task *x = &((const struct pcs_task *)units)[a];
 	const struct pcs_task *y = &((const struct pcs_task *)units)[b];
 	return x->state == y->state && x->running == y->running && x->tid == y->tid &&
-	       x->coro == y->coro && same_stack(&x->stack, &y->stack);
+	       x->coro == y->coro && pcs_stack_same(&x->stack, &y->stack);
 }
 
 static const char *task_name(const void *units, size_t i)
@@ -490,8 +461,9 @@ static void fold_greenlets(const struct pcs_snapshot *snap, struct groups *g)
 	for (size_t i = 0; i < n; i++) {
 		const struct pcs_greenlet *gr = &snap->greenlets[i];
 		k[i].index = i;
-		k[i].sig = mix(mix(mix(stack_hash(&gr->stack, (uintptr_t)gr->type),
-				       (uintptr_t)gr->state), (uint64_t)gr->tid), 1);
+		// Hashed from text: groups come out in the same order every run.
+		k[i].sig = pcs_stack_hash(&gr->stack, pcs_string_hash(gr->type) * 31 +
+					  pcs_string_hash(gr->state) * 7 + (uint64_t)gr->tid) | 1;
 		if (gr->is_main)
 			k[i].sig = 0;
 		if (gr->state && strcmp(gr->state, "running") == 0 && thread_shown(snap, gr->tid))
@@ -516,8 +488,9 @@ static void fold_tasks(const struct pcs_snapshot *snap, struct groups *g)
 		for (size_t j = 0; leaf && j < t->nawaits; j++)
 			leaf = !pcs_snapshot_find_task(snap, t->awaits[j]);
 		k[i].index = i;
-		k[i].sig = mix(mix(mix(stack_hash(&t->stack, (uintptr_t)t->coro),
-				       (uintptr_t)t->state), (uint64_t)t->tid * 2 + t->running), 1);
+		k[i].sig = pcs_stack_hash(&t->stack, pcs_string_hash(t->coro) * 31 +
+					  pcs_string_hash(t->state) * 7 +
+					  (uint64_t)t->tid * 2 + t->running) | 1;
 		if (!leaf)
 			k[i].sig = 0;
 	}
@@ -920,11 +893,19 @@ static void make_event_id(char id[33])
 {
 	unsigned char b[16];
 	if (getrandom(b, sizeof(b), GRND_NONBLOCK) != (ssize_t)sizeof(b)) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		uint64_t x = mix(mix((uint64_t)ts.tv_sec, (uint64_t)ts.tv_nsec),
-				 (uint64_t)getpid() ^ (uintptr_t)id);
-		uint64_t y = mix(x, (uint64_t)clock());
+		struct {
+			struct timespec ts;
+			pid_t pid;
+			uintptr_t where;
+			clock_t cpu;
+		} seed;
+		memset(&seed, 0, sizeof(seed));	// padding too: it is hashed
+		seed.pid = getpid();
+		seed.where = (uintptr_t)id;
+		seed.cpu = clock();
+		clock_gettime(CLOCK_REALTIME, &seed.ts);
+		uint64_t x = pcs_hash_bytes(&seed, sizeof(seed));
+		uint64_t y = pcs_hash_bytes(&x, sizeof(x)) ^ (uint64_t)seed.cpu;
 		memcpy(b, &x, 8);
 		memcpy(b + 8, &y, 8);
 	}

@@ -119,35 +119,6 @@ void pcs_text_stack(struct pcs_text *tx, const char *prefix, const struct pcs_st
 	}
 }
 
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-	return h ^ (v + UINT64_C(0x9e3779b97f4a7c15) + (h << 6) + (h >> 2));
-}
-
-uint64_t pcs_text_stack_hash(const struct pcs_stack *st, uint64_t seed)
-{
-	uint64_t h = seed;
-	for (size_t i = 0; i < st->nframes; i++) {
-		const struct pcs_frame *f = &st->frames[i];
-		// Interned strings: equal text, equal pointer.
-		h = mix(mix(mix(h, (uintptr_t)f->function), (uintptr_t)f->file),
-			(uint64_t)f->line);
-	}
-	return h;
-}
-
-bool pcs_text_same_stack(const struct pcs_stack *a, const struct pcs_stack *b)
-{
-	if (a->nframes != b->nframes || a->truncated || b->truncated)
-		return false;
-	for (size_t i = 0; i < a->nframes; i++) {
-		const struct pcs_frame *x = &a->frames[i], *y = &b->frames[i];
-		if (x->function != y->function || x->file != y->file || x->line != y->line)
-			return false;
-	}
-	return true;
-}
-
 void pcs_text_branch(struct pcs_text *tx, const char *prefix, bool last)
 {
 	pcs_strbuf_adds(tx->out, prefix);

@@ -24,13 +24,13 @@ struct greenlet_tree {
 
 static uint64_t greenlet_sig(const struct pcs_greenlet *g)
 {
-	return pcs_text_stack_hash(&g->stack, (uintptr_t)g->type * 31 + (uintptr_t)g->state);
+	return pcs_stack_hash(&g->stack, pcs_string_hash(g->type) * 31 + pcs_string_hash(g->state));
 }
 
 static bool same_place(const struct pcs_greenlet *a, const struct pcs_greenlet *b)
 {
 	return a->type == b->type && a->state == b->state &&
-	       pcs_text_same_stack(&a->stack, &b->stack);
+	       pcs_stack_same(&a->stack, &b->stack);
 }
 
 // qsort() has no context argument: the tree and snapshot being sorted.

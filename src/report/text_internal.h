@@ -39,12 +39,6 @@ void pcs_text_frame(struct pcs_text *tx, const char *prefix, const struct pcs_fr
 void pcs_text_stack(struct pcs_text *tx, const char *prefix, const struct pcs_stack *st,
 		    const char *what);
 
-/** A hash of where a stack is parked (functions, files, lines). */
-uint64_t pcs_text_stack_hash(const struct pcs_stack *st, uint64_t seed);
-
-/** Whether two complete stacks are parked in the same place. */
-bool pcs_text_same_stack(const struct pcs_stack *a, const struct pcs_stack *b);
-
 /** "├─ " or "└─ " after @p prefix. */
 void pcs_text_branch(struct pcs_text *tx, const char *prefix, bool last);
 

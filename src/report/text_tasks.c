@@ -41,7 +41,7 @@ static bool awaits_tasks(const struct pcs_snapshot *snap, const struct pcs_task 
 static bool same_place(const struct pcs_task *a, const struct pcs_task *b)
 {
 	return a->running == b->running && a->tid == b->tid &&
-	       pcs_text_same_stack(&a->stack, &b->stack);
+	       pcs_stack_same(&a->stack, &b->stack);
 }
 
 // qsort() has no context argument: the tree being drawn.
@@ -164,7 +164,7 @@ void pcs_text_tasks(struct pcs_text *tx)
 	}
 	t.on_path = awaited + n;
 	for (size_t i = 0; i < n; i++) {
-		t.sig[i] = pcs_text_stack_hash(&snap->tasks[i].stack,
+		t.sig[i] = pcs_stack_hash(&snap->tasks[i].stack,
 					       (uint64_t)snap->tasks[i].tid);
 		for (size_t j = 0; j < snap->tasks[i].nawaits; j++) {
 			size_t k;

@@ -298,20 +298,24 @@ static bool read_u64_file(const char *path, uint64_t *ret)
 	return ok;
 }
 
-// The value in kB of @p key in /proc/meminfo, in bytes; false if absent.
-static bool meminfo(const char *key, uint64_t *ret)
+// The number after @p key on its line of @p path ("Key: 12 kB" lines of
+// /proc/meminfo, "key 12" of a cgroup's memory.stat), times @p unit; false
+// if absent.
+static bool keyed_value(const char *path, const char *key, uint64_t unit,
+			uint64_t *ret)
 {
-	FILE *f = fopen("/proc/meminfo", "re");
+	FILE *f = fopen(path, "re");
 	if (!f)
 		return false;
 	char line[256];
 	size_t klen = strlen(key);
 	bool found = false;
 	while (!found && fgets(line, sizeof(line), f)) {
-		unsigned long long kb;
-		if (strncmp(line, key, klen) == 0 && line[klen] == ':' &&
-		    sscanf(line + klen + 1, "%llu", &kb) == 1 && kb <= UINT64_MAX / 1024) {
-			*ret = kb * 1024;
+		unsigned long long v;
+		if (strncmp(line, key, klen) == 0 &&
+		    (line[klen] == ':' || line[klen] == ' ') &&
+		    sscanf(line + klen + 1, "%llu", &v) == 1 && v <= UINT64_MAX / unit) {
+			*ret = v * unit;
 			found = true;
 		}
 	}
@@ -346,6 +350,12 @@ static uint64_t cgroup_headroom(void)
 		bool limited = read_u64_file(path, &max);	// "max" reads as none
 		snprintf(path, sizeof(path), "/sys/fs/cgroup%s/memory.current", group);
 		if (limited && read_u64_file(path, &current)) {
+			// Page cache the group would give back first (the
+			// compressed core just copied in, say) is not in use.
+			uint64_t idle = 0;
+			snprintf(path, sizeof(path), "/sys/fs/cgroup%s/memory.stat", group);
+			if (keyed_value(path, "inactive_file", 1, &idle) && idle <= current)
+				current -= idle;
 			uint64_t room = current < max ? max - current : 0;
 			if (room < headroom)
 				headroom = room;
@@ -366,8 +376,8 @@ static uint64_t cgroup_headroom(void)
 static uint64_t output_ceiling(void)
 {
 	uint64_t avail, swap = 0, limit = MAX_CORE_SIZE;
-	if (meminfo("MemAvailable", &avail)) {
-		meminfo("SwapFree", &swap);
+	if (keyed_value("/proc/meminfo", "MemAvailable", 1024, &avail)) {
+		keyed_value("/proc/meminfo", "SwapFree", 1024, &swap);
 		if (avail < limit && swap < limit - avail)
 			limit = avail + swap;
 	}
@@ -500,7 +510,7 @@ static struct pcs_error *decompress(int in_fd, const struct format *fmt,
 		// confirm an end already reached (xz and gzip).
 		if (progress || r == STEP_END)
 			at_end = r == STEP_END;
-		if (!checked && (s.out_pos >= SELFMAG || (!progress && s.eof))) {
+		if (!checked && s.out_pos >= SELFMAG) {
 			struct pcs_error *err = check_elf(fmt, outbuf, s.out_pos);
 			if (err)
 				return err;
@@ -528,7 +538,9 @@ static struct pcs_error *decompress(int in_fd, const struct format *fmt,
 					"truncated %s stream (it ends at byte %" PRIu64
 					", inside a %s)",
 					fmt->name, consumed, fmt->unit);
-	return write_out(k, fmt, outbuf, s.out_pos);
+	// A whole stream of fewer bytes than an ELF magic number.
+	struct pcs_error *err = checked ? NULL : check_elf(fmt, outbuf, s.out_pos);
+	return err ? err : write_out(k, fmt, outbuf, s.out_pos);
 }
 
 struct pcs_error *pcs_target_core_decompress(int fd, int *ret_fd,

@@ -20,7 +20,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 mkdir -p "$cache" tests/fuzz/crashes
 
-flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isrc -D_GNU_SOURCE -std=gnu11"
+flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I. -Isrc -D_GNU_SOURCE -std=gnu11"
 lib_sources=$(ls src/util/*.c src/target/*.c src/layout/*.c src/interp/*.c src/collect/*.c \
 	src/report/*.c src/cli/gdb_target.c)
 pkg=$(pkg-config --cflags --libs libdw libelf libzstd liblz4 liblzma zlib)
