@@ -89,6 +89,14 @@ struct pcs_error *pcs_collect_all(struct pcs_python *py, struct pcs_symbols *sym
  * without registers (a process a debugger holds) keeps its Python stacks,
  * with one warning. The target must still be stopped: call it between
  * pcs_collect_all() and pcs_symbols_destroy().
+ *
+ * Greenlets too: each suspended one's saved frames merged the same way with
+ * the C stack greenlet switched out (pcs_symbols_switch_frame()); one whose
+ * stack cannot be unwound keeps its Python frames and says why in its
+ * stack's note (a warning too where the stack reads as corrupt). A thread
+ * running a greenlet other than its main one has the C frames of that
+ * greenlet only (the rest of the stack is the suspended greenlets'), and a
+ * running greenlet's frames become its thread's merged ones.
  */
 struct pcs_error *pcs_collect_native(struct pcs_python *py, struct pcs_symbols *syms,
 				     struct pcs_target *t, struct pcs_snapshot *snap);

@@ -17,8 +17,17 @@
 // chain) then costs nothing. Runs left without a partner (an unwind cut
 // short) keep their place among the Python frames, before the native frames
 // they are older than.
+//
+// A suspended greenlet's C stack is merged with its saved frames the same
+// way: its part of its thread's stack, partly copied to the heap, unwound
+// from where greenlet's switch function left it
+// (pcs_symbols_switch_frame()), and the runs of its frame chain
+// (pcs_python_walk_greenlet_activations()). One that cannot be unwound
+// keeps its Python frames and says why in its stack's note; only a stack
+// that reads as corrupt is also a warning.
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -284,6 +293,29 @@ static struct pcs_thread *snapshot_thread(struct pcs_snapshot *snap, int64_t int
 	return NULL;
 }
 
+// Where the C stack of the greenlet thread @p th runs ends: a greenlet other
+// than the thread's main one runs on the part of the stack below its
+// stack_stop; above are the greenlets it switched from (pcs_symbols_unwind_to()).
+static pcs_addr_t running_greenlet_stop(struct thread_ctx *ctx, struct pcs_python *py,
+					const struct pcs_thread *th)
+{
+	for (size_t i = 0; th->tid && i < ctx->snap->ngreenlets; i++) {
+		const struct pcs_greenlet *g = &ctx->snap->greenlets[i];
+		if (g->tid != th->tid || g->is_main || !g->state ||
+		    strcmp(g->state, "running") != 0)
+			continue;
+		struct pcs_python_greenlet_stack gs;
+		struct pcs_error *err = pcs_python_greenlet_stack(py, g->address, &gs);
+		if (err) {
+			// pcs_collect_greenlets() read it before.
+			pcs_error_destroy(err);
+			return UINT64_MAX;
+		}
+		return gs.stop ? gs.stop : UINT64_MAX;
+	}
+	return UINT64_MAX;
+}
+
 static struct pcs_error *merge_thread(struct thread_ctx *ctx, struct pcs_python *py,
 				      struct pcs_target *t, pcs_addr_t tstate,
 				      struct pcs_thread *th)
@@ -295,13 +327,18 @@ static struct pcs_error *merge_thread(struct thread_ctx *ctx, struct pcs_python 
 		return warn_thread(snap, th, "no native frames",
 				   pcs_error_create(PCS_ERROR_LOOKUP,
 						    "not a thread of the target"));
+	// A stop below where the thread is is not its greenlet's.
+	pcs_addr_t stop = running_greenlet_stop(ctx, py, th);
+	if (stop <= tt->sp)
+		stop = UINT64_MAX;
 	// Where the activations begin among the Python frames.
 	struct pcs_error *walk_err = pcs_python_walk_activations(py, tstate, count_python_frame,
 								  end_run, ctx);
 	if (walk_err == &pcs_enomem)
 		return walk_err;
-	struct pcs_error *unwind_err = pcs_symbols_unwind(ctx->syms, tt, PCS_MAX_NATIVE_FRAMES,
-							  add_native_frame, ctx);
+	struct pcs_error *unwind_err = pcs_symbols_unwind_to(ctx->syms, tt, stop,
+							     PCS_MAX_NATIVE_FRAMES,
+							     add_native_frame, ctx);
 	if (unwind_err == &pcs_enomem) {
 		pcs_error_destroy(walk_err);
 		return unwind_err;
@@ -361,6 +398,143 @@ static struct pcs_error *merge_interp(struct thread_ctx *ctx, struct pcs_python 
 	return err;
 }
 
+// The extension module greenlet's switch function is in (as
+// pcs_python_greenlets() finds greenlet's type): "_greenlet.so",
+// "_greenlet.cpython-311-x86_64-linux-gnu.so", not gevent's
+// "_gevent_c_greenlet_primitives...".
+static const char greenlet_module[] = "_greenlet.";
+
+// The note of @p g's stack for a greenlet whose native frames are missing
+// (@p what: "unavailable", "incomplete"); a warning too when its stack
+// reads as corrupt. Takes @p err.
+static struct pcs_error *note_greenlet(struct pcs_snapshot *snap, struct pcs_greenlet *g,
+				       const char *what, struct pcs_error *err)
+{
+	if (err == &pcs_enomem)
+		return err;
+	if (!g->stack.truncated) {
+		char *note = NULL;
+		if (asprintf(&note, "native frames %s: %s", what, err->message) < 0)
+			note = NULL;
+		g->stack.truncated = note ? pcs_snapshot_intern(snap, note) : NULL;
+		free(note);
+		if (!g->stack.truncated) {
+			pcs_error_destroy(err);
+			return &pcs_enomem;
+		}
+	}
+	if (err->code == PCS_ERROR_BAD_DATA || err->code == PCS_ERROR_LIMIT ||
+	    err->code == PCS_ERROR_FAULT)
+		return pcs_snapshot_warn_error(snap, err, "greenlet 0x%" PRIx64
+					       ": native frames %s", g->address, what);
+	pcs_error_destroy(err);
+	return NULL;
+}
+
+// Merge the native stack of the suspended greenlet @p g into its frames.
+static struct pcs_error *merge_greenlet(struct thread_ctx *ctx, struct pcs_python *py,
+					struct pcs_target *t, struct pcs_greenlet *g)
+{
+	struct pcs_snapshot *snap = ctx->snap;
+	// Frames read only in part (said already): none could be placed.
+	if (g->stack.truncated)
+		return NULL;
+	struct pcs_python_greenlet_stack gs;
+	struct pcs_error *err = pcs_python_greenlet_stack(py, g->address, &gs);
+	if (err)
+		return note_greenlet(snap, g, "unavailable", err);
+	if (!gs.top_frame)
+		return note_greenlet(snap, g, "unavailable", pcs_error_create(
+			PCS_ERROR_BAD_DATA, "no saved frame"));
+	// Its stack is its thread's: a thread that is gone left nothing to
+	// unwind (and its stack may be another's since). The mapping may hold
+	// other threads' stacks too: guard pages need not split it.
+	const struct pcs_target_thread *tt = target_thread(t, g->tid);
+	pcs_addr_t lo, hi;
+	if (!tt || !pcs_target_region(t, gs.start, &lo, &hi) || tt->sp < lo || tt->sp >= hi ||
+	    (gs.stop != UINT64_MAX && gs.stop > hi))
+		return note_greenlet(snap, g, "unavailable", pcs_error_create(
+			PCS_ERROR_LOOKUP, "its stack at 0x%" PRIx64 " is not on its "
+			"thread's", gs.start));
+
+	reset(ctx, &g->stack);
+	err = pcs_python_walk_greenlet_activations(py, gs.top_frame, count_python_frame,
+						   end_run, ctx);
+	// The frames must be those read before, or none can be placed.
+	if (!err && ctx->walked != ctx->npy_frames)
+		err = pcs_error_create(PCS_ERROR_BAD_DATA, "its frames changed: %zu, "
+				       "then %zu", ctx->npy_frames, ctx->walked);
+	if (err)
+		return note_greenlet(snap, g, "unavailable", err);
+
+	const struct pcs_switched_stack st = {
+		.start = gs.start, .stop = gs.stop, .copy = gs.copy, .saved = gs.saved,
+	};
+	struct pcs_native_frame top;
+	if ((err = pcs_symbols_switch_frame(ctx->syms, greenlet_module, &st, &top)))
+		return note_greenlet(snap, g, "unavailable", err);
+	struct pcs_error *unwind_err = pcs_symbols_unwind_switched(
+		ctx->syms, &st, &top, PCS_MAX_NATIVE_FRAMES, add_native_frame, ctx);
+	if (unwind_err == &pcs_enomem)
+		return unwind_err;
+	if (!ctx->nnative) {
+		if (!unwind_err)
+			unwind_err = pcs_error_create(PCS_ERROR_BAD_DATA, "no frame in its stack");
+		return note_greenlet(snap, g, "unavailable", unwind_err);
+	}
+	pair_runs(ctx, !unwind_err);
+
+	struct pcs_stack merged = { 0 };
+	if ((err = merge(ctx, &merged))) {
+		// Past the memory ceiling: the Python stack stays as it was.
+		free(merged.frames);
+		pcs_error_destroy(unwind_err);
+		return note_greenlet(snap, g, "unavailable", err);
+	}
+	merged.truncated = g->stack.truncated;
+	free(g->stack.frames);
+	g->stack = merged;
+	return unwind_err ? note_greenlet(snap, g, "incomplete", unwind_err) : NULL;
+}
+
+// A running greenlet's frames are its thread's, native ones now too.
+static struct pcs_error *copy_thread_stack(struct pcs_snapshot *snap, struct pcs_greenlet *g)
+{
+	for (size_t t = 0; g->tid && t < snap->nthreads; t++) {
+		const struct pcs_stack *from = &snap->threads[t].stack;
+		if (snap->threads[t].tid != g->tid)
+			continue;
+		struct pcs_stack copy = { .truncated = from->truncated };
+		for (size_t i = 0; i < from->nframes; i++) {
+			struct pcs_error *err = pcs_stack_push(&copy, &from->frames[i]);
+			if (err) {
+				free(copy.frames);
+				return note_greenlet(snap, g, "unavailable", err);
+			}
+		}
+		free(g->stack.frames);
+		g->stack = copy;
+		break;
+	}
+	return NULL;
+}
+
+static struct pcs_error *merge_greenlets(struct thread_ctx *ctx, struct pcs_python *py,
+					 struct pcs_target *t)
+{
+	struct pcs_error *err = NULL;
+	for (size_t i = 0; i < ctx->snap->ngreenlets && !err; i++) {
+		struct pcs_greenlet *g = &ctx->snap->greenlets[i];
+		if (!g->state)
+			continue;
+		if (strcmp(g->state, "suspended") == 0)
+			err = merge_greenlet(ctx, py, t, g);
+		else if (strcmp(g->state, "running") == 0)
+			err = copy_thread_stack(ctx->snap, g);
+	}
+	return err;
+}
+
 struct pcs_error *pcs_collect_native(struct pcs_python *py, struct pcs_symbols *syms,
 				     struct pcs_target *t, struct pcs_snapshot *snap)
 {
@@ -387,6 +561,8 @@ struct pcs_error *pcs_collect_native(struct pcs_python *py, struct pcs_symbols *
 			err = merge_interp(&ctx, py, t, interps[i]);
 		free(interps);
 	}
+	if (!err)
+		err = merge_greenlets(&ctx, py, t);
 	if (err)
 		err = pcs_snapshot_warn_error(snap, err, "no native frames");
 	free(ctx.runs);

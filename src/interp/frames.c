@@ -149,11 +149,35 @@ static struct pcs_error *iframe_is_entry(struct pcs_python *py, pcs_addr_t f,
 	return err;
 }
 
+// In a chain greenlet exposed (pcs_layout.greenlet_exposes_frames), the
+// complete frame @p f links straight to the next complete one, @p prev;
+// its own `previous` is in its frame object. Where that is not @p prev,
+// the frames skipped are the entry frames on the C stack: @p f is the
+// first frame its activation ran, and the first skipped frame is that
+// activation's entry frame.
+static struct pcs_error *exposed_activation_end(struct pcs_python *py, pcs_addr_t f,
+						pcs_addr_t prev,
+						pcs_python_activation_fn *afn, void *arg)
+{
+	uint64_t frame_obj, own;
+	struct pcs_error *err = pcs_read_field(py, f, PCS_F_iframe_frame_obj, &frame_obj);
+	if (!err && !frame_obj)
+		return pcs_error_create(PCS_ERROR_BAD_DATA, "suspended frame at 0x%" PRIx64
+					" has no frame object", f);
+	if (!err)
+		err = pcs_read_field(py, frame_obj, PCS_F_frameobj_f_frame_data, &own);
+	if (err || own == prev)
+		return err;
+	return activation_ends(afn, arg, own);
+}
+
 // _PyInterpreterFrame chains (3.11+). With @p afn, also the ends of the C
 // activations: 3.12+ push an entry frame owned by C (CSTACK, 3.14's
 // INTERPRETER: owner_c_first) on the C stack before the frames each runs;
-// 3.11 marks the first frame each runs with is_entry.
-static struct pcs_error *walk_iframes(struct pcs_python *py, pcs_addr_t f,
+// 3.11 marks the first frame each runs with is_entry. @p exposed: a
+// suspended greenlet's chain, which skips the entry frames
+// (exposed_activation_end()).
+static struct pcs_error *walk_iframes(struct pcs_python *py, pcs_addr_t f, bool exposed,
 				      pcs_python_frame_fn *fn,
 				      pcs_python_activation_fn *afn, void *arg)
 {
@@ -162,6 +186,11 @@ static struct pcs_error *walk_iframes(struct pcs_python *py, pcs_addr_t f,
 	if (afn && props->owner_c_first < 0 && !pcs_layout_has(l, PCS_F_iframe_is_entry))
 		return pcs_error_create(PCS_ERROR_LOOKUP,
 					"no layout for _PyInterpreterFrame.is_entry");
+	if (afn && exposed && (!pcs_layout_has(l, PCS_F_iframe_frame_obj) ||
+			       !pcs_layout_has(l, PCS_F_frameobj_f_frame_data)))
+		return pcs_error_create(PCS_ERROR_LOOKUP, "no layout for "
+					"_PyInterpreterFrame.frame_obj or "
+					"PyFrameObject._f_frame_data");
 	struct pcs_cycle_guard guard;
 	pcs_cycle_guard_init(&guard, PCS_MAX_FRAMES, "frame");
 	struct pcs_error *err = NULL;
@@ -189,11 +218,15 @@ static struct pcs_error *walk_iframes(struct pcs_python *py, pcs_addr_t f,
 		// A frame without code is a sentinel (3.15's base frame), not a
 		// Python frame. _PyFrame_IsIncomplete(): pushed but not yet past
 		// RESUME; CPython hides these frames from Python code.
-		if (ci && !(props->skip_incomplete && (int)owner != props->owner_generator &&
-			    addrq < 2 * (int64_t)ci->firsttraceable))
+		bool complete = ci && !(props->skip_incomplete &&
+					(int)owner != props->owner_generator &&
+					addrq < 2 * (int64_t)ci->firsttraceable);
+		if (complete)
 			err = emit(py, f, ci, pcs_code_line(py, ci, addrq), fn, arg);
 		if (!err && entry)
 			err = activation_ends(afn, arg, 0);
+		if (!err && complete && exposed && afn)
+			err = exposed_activation_end(py, f, prev, afn, arg);
 		f = prev;
 	}
 	return err;
@@ -217,11 +250,11 @@ struct pcs_error *pcs_python_walk_activations(struct pcs_python *py,
 		if (err || !cframe)
 			return err;
 		err = pcs_read_field(py, cframe, PCS_F_cframe_current_frame, &f);
-		return err ? err : walk_iframes(py, f, fn, afn, arg);
+		return err ? err : walk_iframes(py, f, false, fn, afn, arg);
 	}
 	case PCS_FRAMES_IFRAME:
 		err = pcs_read_field(py, tstate, PCS_F_tstate_current_frame, &f);
-		return err ? err : walk_iframes(py, f, fn, afn, arg);
+		return err ? err : walk_iframes(py, f, false, fn, afn, arg);
 	}
 	return pcs_error_create(PCS_ERROR_UNSUPPORTED, "frame layout");
 }
@@ -238,13 +271,23 @@ struct pcs_error *pcs_python_walk_frame_object_chain(struct pcs_python *py,
 						     pcs_python_frame_fn *fn,
 						     void *arg)
 {
+	return pcs_python_walk_greenlet_activations(py, frame, fn, NULL, arg);
+}
+
+struct pcs_error *pcs_python_walk_greenlet_activations(struct pcs_python *py,
+						       pcs_addr_t frame,
+						       pcs_python_frame_fn *fn,
+						       pcs_python_activation_fn *afn,
+						       void *arg)
+{
 	if (py->layout->props.frames == PCS_FRAMES_FRAME_OBJECT)
-		return walk_frame_objects(py, frame, fn, NULL, arg);
+		return walk_frame_objects(py, frame, fn, afn, arg);
 	// 3.11+: the frame object wraps the _PyInterpreterFrame the chain
 	// goes on from.
 	uint64_t f;
 	if (!pcs_layout_has(py->layout, PCS_F_frameobj_f_frame))
 		return pcs_error_create(PCS_ERROR_LOOKUP, "no layout for PyFrameObject.f_frame");
 	struct pcs_error *err = pcs_read_field(py, frame, PCS_F_frameobj_f_frame, &f);
-	return err ? err : walk_iframes(py, f, fn, NULL, arg);
+	return err ? err : walk_iframes(py, f, py->layout->greenlet_exposes_frames, fn,
+					afn, arg);
 }

@@ -310,6 +310,35 @@ out:
 	return walk_err;
 }
 
+struct pcs_error *pcs_python_greenlet_stack(struct pcs_python *py, pcs_addr_t g,
+					    struct pcs_python_greenlet_stack *ret)
+{
+	uint64_t pimpl, start, stop, copy, saved, top;
+	struct pcs_error *err;
+	if ((err = pcs_read_field(py, g, PCS_F_greenlet_pimpl, &pimpl)))
+		return err;
+	if (!pimpl)
+		return pcs_error_create(PCS_ERROR_BAD_DATA, "greenlet without its implementation");
+	if (!pcs_layout_has(py->layout, PCS_F_greenletimpl_stack_copy) ||
+	    !pcs_layout_has(py->layout, PCS_F_greenletimpl_stack_saved))
+		return pcs_error_create(PCS_ERROR_LOOKUP, "no layout for greenlet's "
+					"stack_copy and _stack_saved");
+	if ((err = pcs_read_field(py, pimpl, PCS_F_greenletimpl_stack_start, &start)) ||
+	    (err = pcs_read_field(py, pimpl, PCS_F_greenletimpl_stack_stop, &stop)) ||
+	    (err = pcs_read_field(py, pimpl, PCS_F_greenletimpl_stack_copy, &copy)) ||
+	    (err = pcs_read_field(py, pimpl, PCS_F_greenletimpl_stack_saved, &saved)) ||
+	    (err = pcs_read_field(py, pimpl, PCS_F_greenletimpl_top_frame, &top)))
+		return err;
+	*ret = (struct pcs_python_greenlet_stack){
+		.start = start,
+		.stop = stop,
+		.copy = copy,
+		.saved = saved,
+		.top_frame = top,
+	};
+	return NULL;
+}
+
 int pcs_python_stack_owner(struct pcs_python *py, pcs_addr_t addr)
 {
 	pcs_addr_t start, end;

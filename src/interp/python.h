@@ -231,6 +231,21 @@ struct pcs_error *pcs_python_walk_frame_object_chain(struct pcs_python *py,
 						     void *arg);
 
 /**
+ * Like pcs_python_walk_activations(), over the frame chain of a suspended
+ * greenlet from its saved frame @p frame (as
+ * pcs_python_walk_frame_object_chain() reports it). Where greenlet skips
+ * the entry frames in that chain (greenlet 3.0.3+ on 3.12+), an activation's
+ * end is where a frame's own `previous` is not the next frame, and its
+ * c_stack_addr is that `previous` (the entry frame, on the greenlet's C
+ * stack). PCS_ERROR_LOOKUP when the layout cannot tell activations apart.
+ */
+struct pcs_error *pcs_python_walk_greenlet_activations(struct pcs_python *py,
+						       pcs_addr_t frame,
+						       pcs_python_frame_fn *fn,
+						       pcs_python_activation_fn *afn,
+						       void *arg);
+
+/**
  * The `__version__` of the greenlet package @p interp imported (interned),
  * or NULL when it imported none.
  */
@@ -290,6 +305,30 @@ typedef struct pcs_error *pcs_python_greenlet_fn(void *arg,
 struct pcs_error *pcs_python_greenlets(struct pcs_python *py, pcs_addr_t interp,
 				       pcs_python_greenlet_fn *fn, void *arg,
 				       bool *incomplete);
+
+/**
+ * Where a suspended greenlet's C stack is (greenlet::StackState), as read
+ * from the target: untrusted, unchecked.
+ */
+struct pcs_python_greenlet_stack {
+	/** Its stack pointer when it switched out (`_stack_start`). */
+	pcs_addr_t start;
+	/**
+	 * The end of its part of the stack (`stack_stop`, exclusive; the
+	 * C stack grows down); UINT64_MAX ((char *)-1) for a main greenlet:
+	 * the whole rest of its thread's stack.
+	 */
+	pcs_addr_t stop;
+	/** Its lowest @c saved bytes are at @c copy (heap), not in place. */
+	pcs_addr_t copy;
+	uint64_t saved;
+	/** Its saved frame (PyFrameObject), or 0. */
+	pcs_addr_t top_frame;
+};
+
+/** Read the stack state of the greenlet @p g (a PyGreenlet). */
+struct pcs_error *pcs_python_greenlet_stack(struct pcs_python *py, pcs_addr_t g,
+					    struct pcs_python_greenlet_stack *ret);
 
 /**
  * Whether one of the thread-local blocks of the thread whose pthread_t is

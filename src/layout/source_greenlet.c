@@ -134,6 +134,18 @@ static void list_tables(struct pcs_strbuf *out)
 #undef PCS_GREENLET_END
 }
 
+// Greenlet::expose_frames(), run on every switch out from greenlet 3.0.3
+// on for CPython 3.12+ (greenlet's "Py3.12: Always expose greenlet frames
+// on a switch", after "Restore stack introspection ability on 3.12").
+static bool exposes_frames(const char *version, const struct pcs_layout *l)
+{
+	unsigned gmajor = 0, gminor = 0, gmicro = 0;
+	if (sscanf(version, "%u.%u.%u", &gmajor, &gminor, &gmicro) < 2)
+		return false;
+	uint32_t gv = gmajor << 16 | gminor << 8 | gmicro;
+	return l->version_hex >= 0x030c0000 && gv >= (3u << 16 | 0 << 8 | 3);
+}
+
 struct pcs_error *pcs_layout_add_greenlet(struct pcs_symbols *s,
 					  const char *version,
 					  enum pcs_layout_source wanted,
@@ -141,6 +153,7 @@ struct pcs_error *pcs_layout_add_greenlet(struct pcs_symbols *s,
 {
 	unsigned major = l->version_hex >> 24, minor = (l->version_hex >> 16) & 0xff;
 	snprintf(l->greenlet_version, sizeof(l->greenlet_version), "%s", version);
+	l->greenlet_exposes_frames = exposes_frames(version, l);
 	l->greenlet_source = PCS_LAYOUT_AUTO;
 	struct pcs_strbuf why = PCS_STRBUF_INIT;
 	struct pcs_error *err = NULL;

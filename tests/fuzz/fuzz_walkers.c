@@ -370,6 +370,8 @@ static void load_core(const char *path)
 
 struct counts {
 	size_t threads, frames, tasks, greenlets, warnings;
+	/** Suspended greenlets with native frames (their own unwinding). */
+	size_t greenlets_native;
 };
 
 // src/cli/main.c's snapshot_target(), with the symbols of the unpatched
@@ -489,6 +491,12 @@ static void run(struct counts *c)
 		c->tasks = snap->ntasks;
 		c->greenlets = snap->ngreenlets;
 		c->warnings = snap->nwarnings;
+		for (size_t i = 0; i < snap->ngreenlets; i++) {
+			const struct pcs_greenlet *g = &snap->greenlets[i];
+			c->greenlets_native += g->state && strcmp(g->state, "suspended") == 0 &&
+					       g->stack.nframes &&
+					       g->stack.frames[0].kind == PCS_FRAME_NATIVE;
+		}
 	}
 	report(snap);
 	int tid = snap->ngreenlets ? snap->greenlets[0].tid : 0;
@@ -551,14 +559,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	nreads = n;
 	ngroups = g;
 	fprintf(stderr,
-		"fuzz_walkers: %s: %zu threads (%zu frames), %zu tasks, %zu greenlets, "
-		"%zu warnings; %zu distinct reads (%zu call chains) in %zu dumped "
-		"segments\n",
-		path, c.threads, c.frames, c.tasks, c.greenlets, c.warnings, nreads,
-		ngroups, nsegments);
-	if (c.threads < 2 || !c.tasks || !c.greenlets || !nreads)
+		"fuzz_walkers: %s: %zu threads (%zu frames), %zu tasks, %zu greenlets "
+		"(%zu suspended with native frames), %zu warnings; %zu distinct reads "
+		"(%zu call chains) in %zu dumped segments\n",
+		path, c.threads, c.frames, c.tasks, c.greenlets, c.greenlets_native,
+		c.warnings, nreads, ngroups, nsegments);
+	if (c.threads < 2 || !c.tasks || !c.greenlets || !c.greenlets_native || !nreads)
 		die("the core lacks threads, tasks or greenlets (or the tool cannot "
-		    "read it): make it again from tests/fuzz/walkers_target.py");
+		    "read it, or unwind its suspended greenlets): make it again from "
+		    "tests/fuzz/walkers_target.py");
 	return 0;
 }
 

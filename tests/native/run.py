@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """Native frames (--native): C stacks merged with the Python frames.
 
-Each scenario (threads_blocking, generators_methods) runs under each
-interpreter and is dumped live and from a gcore core with native frames.
+Each scenario (threads_blocking, generators_methods, greenlet_raw,
+greenlet_threads, gevent_pool) runs under each interpreter and is dumped
+live and from a gcore core with native frames; the greenlet scenarios
+where the interpreter has greenlet (gevent) and skip elsewhere
+(--greenlet-root DIR, default $PCS_GREENLET_ROOT, else the root
+tools/provision-greenlet.sh prints).
 The interpreters, by default:
 
   pyenv 3.12        shared libpython with DWARF: file:line for its frames
@@ -41,17 +45,33 @@ runs, none left empty.  In threads_blocking:
                   Python frame and libc are in the interpreter, and none has
                   a file:line (its DWARF really was out of reach)
 
+In the greenlet scenarios, every suspended greenlet has native frames too,
+complete (no note), with the structure above (each run of its Python frames,
+which equal its own record, right after an evaluation-loop frame); its
+innermost frame is in greenlet's _greenlet module (slp_switch where the
+module has a symbol table: the -g builds, not Debian's) and called from
+g_switchstack (exported: named in Debian's too), and its outermost
+is greenlet's g_initialstub (a main greenlet's: _start or clone, like a
+thread's). A thread running a greenlet other than its main one ends at
+that greenlet's g_initialstub; a running greenlet's frames are its
+thread's. Each dump's checks are also run on copies of it broken on
+purpose (a Python frame moved among the native ones, the outermost
+native frame dropped, two Python frames swapped): each must fail,
+or the checks could not catch what they are for.
+
 The tool is TOOL --native --format json when TOOL --help lists --native,
 else tests/native/dump (the same pipeline, printing the same JSON).
 
 usage: tests/native/run.py [--tool PATH] [--dump PATH] [--python PATH]...
-                           [--scenario NAME]... [--debug-dir DIR] [-k SUBSTRING] [-v]
+                           [--scenario NAME]... [--debug-dir DIR]
+                           [--greenlet-root DIR] [-k SUBSTRING] [-v]
 
 Ends with "N passed, N failed"; exit status 0 all passed, 1 something
 failed, 77 nothing could run.
 """
 
 import argparse
+import copy
 import json
 import os
 import re
@@ -67,9 +87,14 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'corpus'))
 import run  # noqa: E402
 
 NAME = 'native'
-SCENARIOS = ('threads_blocking', 'generators_methods')
+SCENARIOS = ('threads_blocking', 'generators_methods', 'greenlet_raw', 'greenlet_threads',
+             'gevent_pool')
 EVAL_LOOPS = ('_PyEval_EvalFrameDefault', 'PyEval_EvalFrameEx')
 OUTERMOST = ('_start', 'clone', '__clone', 'clone3', '__clone3')
+# Where a greenlet's C stack begins and ends (C++ symbols, mangled).
+GREENLET_STUB = 'g_initialstub'
+GREENLET_SWITCH = 'slp_switch'
+GREENLET_SWITCHSTACK = 'g_switchstack'
 SLEEP_WAITS = ('clock_nanosleep', '__clock_nanosleep', '__GI___clock_nanosleep',
                'nanosleep', '__nanosleep', 'select', '__select')
 # acquire_timed (3.x) may be inlined into lock_PyThread_acquire_lock; 3.15
@@ -230,8 +255,14 @@ def interpreter_module(doc):
     return None
 
 
-def structure_errors(label, frames):
-    """Where the Python frames sit among the native ones."""
+def is_stub(frame):
+    """greenlet's g_initialstub (any C++ mangling of it)."""
+    return frame.get('kind') == 'native' and GREENLET_STUB in (frame.get('symbol') or '')
+
+
+def structure_errors(label, frames, stub=False):
+    """Where the Python frames sit among the native ones. @p stub: the stack
+    is a greenlet's (other than a main one), which begins in g_initialstub."""
     errors = []
     if not frames:
         return ['%s: no frames' % label]
@@ -240,8 +271,11 @@ def structure_errors(label, frames):
         errors.append('%s: frame kinds %s' % (label, sorted(set(kinds))))
     # A libc without symbols (no libc6-dbg) names no clone3.
     first = frames[0]
-    if first.get('kind') != 'native' or (first.get('symbol') and
-                                         bare(first.get('symbol')) not in OUTERMOST):
+    if stub and not is_stub(first):
+        errors.append('%s: the outermost frame is %s, not greenlet\'s %s (unwound partly)'
+                      % (label, frame_label(first), GREENLET_STUB))
+    elif not stub and (first.get('kind') != 'native' or (
+            first.get('symbol') and bare(first.get('symbol')) not in OUTERMOST)):
         errors.append('%s: the outermost frame is %s, not one of %s (unwound partly)'
                       % (label, frame_label(first), ', '.join(OUTERMOST)))
     evals = 0
@@ -305,6 +339,65 @@ def f_module(frame):
     return frame.get('module')
 
 
+def greenlet_tids(truth, doc):
+    """The threads running a greenlet other than their main one (by the
+    tool's tid: truths before 3.8 have none; run.compare() checks it where
+    they do)."""
+    running = set(g['address'] for g in truth.get('greenlets') or ()
+                  if g['state'] == 'running' and not g['is_main'])
+    return set(g.get('tid') for g in doc.get('greenlets') or ()
+               if g.get('address') in running and g.get('tid'))
+
+
+def greenlet_errors(doc, truth):
+    """Every suspended greenlet's native frames; a running one's are its
+    thread's."""
+    errors = []
+    got = dict((g.get('address'), g) for g in doc.get('greenlets') or ())
+    threads = dict((t.get('tid'), t) for t in doc.get('threads') or ())
+    symtabs = {}
+    for want in truth.get('greenlets') or ():
+        g = got.get(want['address'])
+        if g is None or want['state'] not in ('suspended', 'running'):
+            continue                # run.compare() says so; no stack
+        label = 'greenlet %s' % run.greenlet_label(want)
+        frames = g.get('frames') or []
+        if want['state'] == 'running':
+            thread = threads.get(g.get('tid'))
+            if thread is not None and frames != thread.get('frames'):
+                errors.append('%s: its frames are not its thread\'s' % label)
+            continue
+        problems = []
+        if g.get('truncated'):
+            problems.append('%s: %s' % (label, g['truncated']))
+        natives = [f for f in frames if f.get('kind') == 'native']
+        if not natives:
+            problems.append('%s: no native frames' % label)
+        else:
+            problems += structure_errors(label, frames, stub=not want['is_main'])
+            last = frames[-1]
+            module = last.get('module') or ''
+            if last.get('kind') != 'native' or \
+                    not os.path.basename(module).startswith('_greenlet'):
+                problems.append('%s: the innermost frame is %s, not in greenlet\'s '
+                                '_greenlet module' % (label, frame_label(last)))
+            else:
+                if module not in symtabs:
+                    symtabs[module] = has_symtab(module)
+                if symtabs[module] and bare(last.get('symbol')) != GREENLET_SWITCH:
+                    problems.append('%s: the innermost frame is %s, not %s'
+                                    % (label, frame_label(last), GREENLET_SWITCH))
+                # Exported, so named even in a stripped module.
+                caller = frames[-2] if len(frames) > 1 else {}
+                if GREENLET_SWITCHSTACK not in (caller.get('symbol') or '') or \
+                        GREENLET_SWITCHSTACK in (last.get('symbol') or ''):
+                    problems.append('%s: the innermost frame\'s caller is %s, not %s'
+                                    % (label, frame_label(caller), GREENLET_SWITCHSTACK))
+        if problems:
+            errors += problems + ['    stack:', dump_stack(frames)]
+    return errors
+
+
 def native_errors(doc, truth, scenario, interp):
     errors = []
     module = interpreter_module(doc)
@@ -313,13 +406,14 @@ def native_errors(doc, truth, scenario, interp):
     symbols = has_symtab(module)
     dwarf = has_dwarf(module)
     by_ident = dict((t['ident'], t) for t in truth['threads'])
+    in_greenlet = greenlet_tids(truth, doc)
     for thread in doc.get('threads') or []:
         want = by_ident.get(thread.get('ident'))
         if want is None:
             continue                # run.compare() says so
         label = 'thread %s' % run.thread_label(want)
         frames = thread.get('frames') or []
-        problems = structure_errors(label, frames)
+        problems = structure_errors(label, frames, stub=thread.get('tid') in in_greenlet)
         if scenario == 'threads_blocking':
             name = want['name'] or ''
             if name in SLEEPERS:
@@ -336,7 +430,52 @@ def native_errors(doc, truth, scenario, interp):
                                 % (label, frame_label(with_lines[0])))
         if problems:
             errors += problems + ['    stack:', dump_stack(frames)]
-    return errors
+    return errors + greenlet_errors(doc, truth)
+
+
+def all_errors(doc, truth, kind, scenario, interp):
+    return run.compare(truth, doc, kind) + native_errors(doc, truth, scenario, interp)
+
+
+def broken_copies(doc):
+    """Copies of a good dump, each broken in one way the checks are there
+    to catch: (what was done, the copy)."""
+    def stacks(d):
+        """Merged stacks: suspended greenlets' last (broken where there are)."""
+        units = (d.get('threads') or []) + [
+            g for g in d.get('greenlets') or () if g.get('state') == 'suspended']
+        return [u['frames'] for u in units
+                if any(f.get('kind') == 'native' for f in u.get('frames') or ())
+                and any(f.get('kind') == 'python' for f in u.get('frames') or ())]
+
+    def broken(what, change):
+        d = copy.deepcopy(doc)
+        change(stacks(d)[-1])
+        return what, d
+
+    def move_run(frames):
+        # The innermost Python frame, moved below the native frame after it.
+        i = max(i for i, f in enumerate(frames) if f.get('kind') == 'python')
+        if i + 1 < len(frames):
+            frames[i], frames[i + 1] = frames[i + 1], frames[i]
+        else:
+            frames.insert(i - 1, frames.pop(i))
+
+    def drop_outermost(frames):
+        del frames[0]
+
+    def swap_python(frames):
+        i = [i for i, f in enumerate(frames) if f.get('kind') == 'python']
+        if len(i) >= 2:
+            frames[i[0]], frames[i[-1]] = frames[i[-1]], frames[i[0]]
+        else:
+            frames[i[0]] = dict(frames[i[0]], function='not_' + frames[i[0]]['function'])
+
+    if not stacks(doc):
+        return []
+    return [broken('a Python frame moved among the native ones', move_run),
+            broken('the outermost native frame dropped', drop_outermost),
+            broken('two Python frames swapped', swap_python)]
 
 
 # --- running ----------------------------------------------------------------
@@ -358,12 +497,15 @@ def check_dump(options, interp, scenario, target, kind, args):
         doc = json.loads(result.stdout.decode('utf-8'))
     except ValueError as e:
         raise run.CaseError('%s\noutput is not JSON: %s' % (head, e))
-    errors = run.compare(target.truth, doc, kind)
+    errors = all_errors(doc, target.truth, kind, scenario, interp)
     if doc.get('warnings'):
         errors.append('warnings:\n%s' % run.indent('\n'.join(doc['warnings'])))
-    errors += native_errors(doc, target.truth, scenario, interp)
     if errors:
         raise run.CaseError('\n'.join([head] + errors))
+    # The checks must see what they are there for.
+    for what, broken in broken_copies(doc):
+        if not all_errors(broken, target.truth, kind, scenario, interp):
+            raise run.CaseError('%s\nthe checks pass a dump with %s' % (head, what))
     return '%s (%.2fs)' % (head, result.seconds)
 
 
@@ -421,7 +563,8 @@ def run_unit(options, reporter, interp, scenario):
     workdir = tempfile.mkdtemp(prefix='pcs-native-')
     try:
         try:
-            with run.Target(interp.python, scenario, workdir) as target:
+            with run.Target(interp.python, scenario, workdir,
+                            greenlet_root=options.greenlet_root) as target:
                 run.check_truth(target)
                 for mode in modes:
                     name = '%s %s %s %s' % (NAME, interp.label, scenario, mode)
@@ -472,10 +615,32 @@ def parse_args(argv):
     parser.add_argument('--scenario', action='append', default=[])
     parser.add_argument('--debug-dir', metavar='DIR',
                         help='passed to the tool: separate debug info in DIR first')
+    parser.add_argument('--greenlet-root', metavar='DIR',
+                        default=os.environ.get('PCS_GREENLET_ROOT'),
+                        help='greenlet builds for the pyenv Pythons (default: '
+                        '$PCS_GREENLET_ROOT, else what tools/provision-greenlet.sh '
+                        'prints)')
     parser.add_argument('-k', action='append', default=[],
                         help='only cases whose name contains this (repeatable)')
     parser.add_argument('-v', '--verbose', action='store_true')
     return parser.parse_args(argv)
+
+
+def provisioned_greenlet_root():
+    """What tools/provision-greenlet.sh prints as greenlet-root, or None (the
+    greenlet scenarios then skip on the pyenv Pythons)."""
+    script = os.path.join(run.REPO, 'tools', 'provision-greenlet.sh')
+    try:
+        out = subprocess.run([script], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             timeout=1800).stdout.decode()
+    except (OSError, subprocess.TimeoutExpired) as e:
+        print('skip: greenlet for the pyenv Pythons: %s' % e, file=sys.stderr)
+        return None
+    for line in out.splitlines():
+        words = line.split()
+        if len(words) == 2 and words[0] == 'greenlet-root':
+            return words[1]
+    return None
 
 
 def supports_native(tool):
@@ -495,6 +660,8 @@ def main(argv=None):
         return run.SKIP
     options.gcore = shutil.which('gcore')
     options.gdb = shutil.which('gdb')
+    if not options.greenlet_root:
+        options.greenlet_root = provisioned_greenlet_root()
     if options.debug_dir:
         DEBUG_DIRS.insert(0, options.debug_dir)
     scratch = tempfile.mkdtemp(prefix='pcs-native-pythons-')
