@@ -129,7 +129,7 @@ def markdown(res):
           '`--format json`). Anchor: `gdb -batch -nx -ex "thread apply all py-bt" /usr/bin/python3.11 CORE` '
           '(libpython.py auto-loaded from python3.11-dbg; it shows threads only: no tasks, no greenlets). '
           'Peak RSS: GNU time\'s `%M` (ru_maxrss). RssAnon / RssFile: the peaks sampled every ~1 ms in '
-          '`/proc/PID/status` during one extra run (the core is mmapped: its touched pages are file-backed RSS).\n')
+          '`/proc/PID/status` during one extra run (RssFile: the mapped files, the core\'s headers and notes among them).\n')
         out = []
         for r in rows:
             t = r['tool']
@@ -244,12 +244,11 @@ def markdown(res):
     rows = res.get('cores')
     if rows:
         w('## Where the memory goes\n')
-        w('The tool\'s own memory is RssAnon (decompressed debug info, the model, the output it builds). '
-          'It mmaps the core, so the core pages it touches are file-backed RSS (RssFile: page cache, shared and '
-          'reclaimable, but counted in RSS) until it drops them (see `src/target/target_core.c`). On a read '
-          'fault the kernel also maps the neighbours of the page that are in the page cache (fault-around, 64 KiB '
-          'by default), so RssFile can cover more than the pages read. Minor faults: all of them, anonymous '
-          'ones included.\n')
+        w('The tool\'s own memory is RssAnon (decompressed debug info, the model, the output being written, '
+          'and a cache of the core\'s pages it read, 4 MiB at most: see `src/target/target_core.c`). It reads '
+          'the core with pread(); the core is also mapped, for its headers and notes, which with the libraries '
+          'make RssFile (page cache, shared and reclaimable, but counted in RSS). Minor faults: all of them, '
+          'anonymous ones included.\n')
         out = []
         for r in rows + [x for sc in (res.get('scaling') or []) if sc['axis'] == 'objects_gc' for x in sc['rows'][-1:]]:
             j = r['tool'].get('json') or {}

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # Tests: gdb (gcore), clang and its sanitizer/libFuzzer runtime (fuzzing),
 # the system python3 and its debug info (python3.11-dbg installs the DWARF
 # of /usr/bin/python3.11 under /usr/lib/debug/.build-id).
-packages="gcc make autoconf automake pkg-config libelf-dev libdw-dev gdb python3 clang libclang-rt-14-dev valgrind debuginfod libzstd-dev liblz4-dev liblzma-dev zlib1g-dev zstd lz4 xz-utils gzip jq"
+packages="gcc make autoconf automake pkg-config libelf-dev libdw-dev gdb python3 clang libclang-rt-14-dev valgrind debuginfod libzstd-dev liblz4-dev liblzma-dev zlib1g-dev libdeflate-dev zstd lz4 xz-utils gzip jq"
 if [ -x /usr/bin/python3 ]; then
 	sysver=$(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 	packages="$packages python$sysver-dbg"

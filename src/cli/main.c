@@ -33,6 +33,9 @@ enum exit_status {
 	EXIT_PARTIAL = 3,
 };
 
+/** What a streamed report holds before it is written out. */
+enum { REPORT_CHUNK = 1 << 20 };
+
 enum format {
 	FORMAT_TEXT,
 	FORMAT_JSON,
@@ -334,27 +337,13 @@ static struct pcs_error *describe_target(struct pcs_target *t,
 	return NULL;
 }
 
-// Everything that needs the target, which for a live process is stopped
-// for exactly as long as this runs.
-static struct pcs_error *snapshot_target(struct pcs_target *t,
-					 const struct options *opts,
-					 struct pcs_snapshot *snap)
+// The walk of the interpreter with @p layout, into @p snap.
+static struct pcs_error *walk_target(struct pcs_target *t, const struct options *opts,
+				     struct pcs_symbols *syms, struct pcs_layout *layout,
+				     struct pcs_snapshot *snap)
 {
-	struct pcs_symbols *syms = NULL;
-	struct pcs_layout *layout = NULL;
 	struct pcs_python *py = NULL;
-	struct pcs_error *err = pcs_symbols_create(t, opts->debug_dir, &syms);
-	if (!err)
-		err = pcs_layout_select(t, syms, opts->layout_source, &layout);
-	if (!err)
-		err = describe_target(t, layout, snap);
-	if (!err)
-		err = pcs_collect_crash(t, snap);
-	// A live target pauses from here: only the walk itself is in the pause.
-	if (!err)
-		err = pcs_target_stop(t);
-	if (!err)
-		err = pcs_python_create(t, syms, layout, &snap->strings, &py);
+	struct pcs_error *err = pcs_python_create(t, syms, layout, &snap->strings, &py);
 	if (!err)
 		pcs_python_set_locals(py, opts->locals);
 	if (!err)
@@ -368,6 +357,73 @@ static struct pcs_error *snapshot_target(struct pcs_target *t,
 		err = pcs_collect_native(py, syms, t, snap);
 	}
 	pcs_python_destroy(py);
+	return err;
+}
+
+// A core was read with the built-in table's layout while the interpreter's
+// DWARF was read (pcs_layout_select_ahead()): the DWARF decides. Where it
+// gives another layout, all is read again with it.
+static struct pcs_error *settle_layout(struct pcs_target *t, const struct options *opts,
+				       struct pcs_symbols *syms, struct pcs_layout_check *check,
+				       struct pcs_layout **layout, size_t nwarnings,
+				       struct pcs_error *err, struct pcs_snapshot *snap)
+{
+	struct pcs_layout *dwarf = NULL;
+	struct pcs_error *serr = pcs_layout_settle(check, *layout, &dwarf);
+	if (serr) {
+		pcs_error_destroy(err);
+		return serr;
+	}
+	if (dwarf) {
+		pcs_error_destroy(err);
+		pcs_snapshot_clear_units(snap, nwarnings);
+		pcs_layout_destroy(*layout);
+		*layout = dwarf;
+		err = walk_target(t, opts, syms, *layout, snap);
+	}
+	snap->layout = pcs_snapshot_intern(snap, pcs_layout_source_name((*layout)->source));
+	if (!snap->layout && !err)
+		err = &pcs_enomem;
+	return err;
+}
+
+// Everything that needs the target, which for a live process is stopped
+// for exactly as long as this runs.
+static struct pcs_error *snapshot_target(struct pcs_target *t,
+					 const struct options *opts,
+					 struct pcs_snapshot *snap)
+{
+	struct pcs_symbols *syms = NULL;
+	struct pcs_layout *layout = NULL;
+	struct pcs_layout_check *check = NULL;
+	struct pcs_error *err = pcs_symbols_create(t, opts->debug_dir, &syms);
+	// A core waits: it is read while the DWARF is (its layout decides,
+	// settle_layout()). A live process is stopped only once the layout
+	// is known.
+	if (!err)
+		err = pcs_target_kind(t) == PCS_TARGET_CORE
+			? pcs_layout_select_ahead(t, syms, opts->layout_source, &check, &layout)
+			: pcs_layout_select(t, syms, opts->layout_source, &layout);
+	if (!err)
+		err = describe_target(t, layout, snap);
+	if (!err)
+		err = pcs_collect_crash(t, snap);
+	// Native frames are unwound and named while a live target is
+	// stopped: what that reads is found before.
+	if (!err && opts->native && pcs_target_kind(t) == PCS_TARGET_PROCESS)
+		pcs_symbols_load_all(syms);
+	// A live target pauses from here: only the walk itself is in the pause.
+	if (!err)
+		err = pcs_target_stop(t);
+	if (!err) {
+		size_t nwarnings = snap->nwarnings;
+		err = walk_target(t, opts, syms, layout, snap);
+		if (check && err != &pcs_enomem) {
+			err = settle_layout(t, opts, syms, check, &layout, nwarnings, err, snap);
+			check = NULL;
+		}
+	}
+	pcs_layout_check_destroy(check);
 	pcs_layout_destroy(layout);
 	pcs_symbols_destroy(syms);
 	return err;
@@ -542,13 +598,31 @@ static void render(const struct options *opts, const struct pcs_snapshot *snap,
 	}
 }
 
-// Write @p out to stdout; false (said on stderr) if it could not be.
+// The sink of a report written as it is rendered: stdout.
+static int write_stdout(void *arg, const char *data, size_t len)
+{
+	(void)arg;
+	errno = 0;
+	return fwrite(data, 1, len, stdout) == len ? 0 : errno ? errno : EIO;
+}
+
+// Write @p out (what is left of it, for a stream) to stdout; false (said on
+// stderr) if it could not be.
 static bool write_out(struct pcs_strbuf *out)
 {
-	if (pcs_strbuf_error(out) ||
-	    fwrite(out->buf, 1, out->len, stdout) != out->len || fflush(stdout) != 0) {
+	int err = 0;
+	if (!pcs_strbuf_error(out)) {
+		errno = 0;
+		if (out->sink)
+			err = pcs_strbuf_flush(out);
+		else if (fwrite(out->buf, 1, out->len, stdout) != out->len)
+			err = errno ? errno : EIO;
+		if (!err && fflush(stdout) != 0)
+			err = errno ? errno : EIO;
+	}
+	if (pcs_strbuf_error(out) || err) {
 		fprintf(stderr, "pycore-stacks: cannot write the report: %s\n",
-			pcs_strbuf_error(out) ? "out of memory" : strerror(errno));
+			pcs_strbuf_error(out) ? "out of memory" : strerror(err));
 		return false;
 	}
 	return true;
@@ -564,6 +638,11 @@ static int dump(struct options *opts)
 		return EXIT_NOTHING;
 	}
 	struct pcs_strbuf out = PCS_STRBUF_INIT;
+	// Written a chunk at a time as it is rendered (the JSON of 100,000
+	// tasks is tens of MB), except a Sentry event: one too large is
+	// rendered again, smaller, over itself.
+	if (opts->format != FORMAT_SENTRY)
+		pcs_strbuf_set_sink(&out, write_stdout, NULL, REPORT_CHUNK);
 	render(opts, snap, &out);
 	int status = pcs_snapshot_complete(snap) ? EXIT_COMPLETE : EXIT_PARTIAL;
 	if (!write_out(&out))

@@ -34,6 +34,22 @@ static int cmp_ref(const void *a, const void *b)
 	return x->waiter < y->waiter ? -1 : x->waiter > y->waiter;
 }
 
+// Whether @p address is in @p addrs (sorted, @p n of them); its index in
+// *@p at.
+static bool find_address(const uint64_t *addrs, size_t n, uint64_t address, size_t *at)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (addrs[mid] < address)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*at = lo;
+	return lo < n && addrs[lo] == address;
+}
+
 static struct pcs_error *add_await(struct pcs_task *waiter, uint64_t awaited)
 {
 	for (size_t i = 0; i < waiter->nawaits; i++)
@@ -72,6 +88,7 @@ static struct pcs_error *add_task(void *arg, const struct pcs_python_task *pt)
 		ctx->refs[ctx->nrefs++] = (struct waits){ pt->refers_to[i], pt->addr };
 	struct pcs_error *err = pcs_python_coro_chain(ctx->py, pt->coro_addr, pcs_collect_push_frame,
 						      &task->stack);
+	pcs_stack_shrink(&task->stack);
 	if (!task->coro && task->stack.nframes)
 		task->coro = task->stack.frames[0].qualname;
 	if (err && err != &pcs_enomem) {
@@ -102,15 +119,21 @@ struct pcs_error *pcs_collect_tasks(struct pcs_python *py, struct pcs_snapshot *
 	pcs_snapshot_sort_tasks(snap);
 	if (ctx.nrefs > 1)
 		qsort(ctx.refs, ctx.nrefs, sizeof(*ctx.refs), cmp_ref);
+	// The tasks' addresses apart, in order: searched twice a wait.
+	uint64_t *addrs = malloc((snap->ntasks ? snap->ntasks : 1) * sizeof(*addrs));
+	if (!addrs && !err)
+		err = &pcs_enomem;
+	for (size_t i = 0; addrs && i < snap->ntasks; i++)
+		addrs[i] = snap->tasks[i].address;
 	for (size_t i = 0; i < ctx.nwaits && !err; i++) {
-		struct pcs_task *waiter =
-			(struct pcs_task *)pcs_snapshot_find_task(snap, ctx.waits[i].waiter);
-		uint64_t on = ctx.waits[i].awaited;
-		if (!waiter)
+		size_t at;
+		if (!find_address(addrs, snap->ntasks, ctx.waits[i].waiter, &at))
 			continue;
+		struct pcs_task *waiter = &snap->tasks[at];
+		uint64_t on = ctx.waits[i].awaited;
 		// A pending task waited on directly; else the tasks whose
 		// done-callbacks refer to the future it waits on.
-		if (pcs_snapshot_find_task(snap, on)) {
+		if (find_address(addrs, snap->ntasks, on, &at)) {
 			err = add_await(waiter, on);
 			continue;
 		}
@@ -123,6 +146,7 @@ struct pcs_error *pcs_collect_tasks(struct pcs_python *py, struct pcs_snapshot *
 			if (r->awaited != waiter->address)
 				err = add_await(waiter, r->awaited);
 	}
+	free(addrs);
 	free(ctx.refs);
 	free(ctx.waits);
 	return err;

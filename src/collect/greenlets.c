@@ -74,6 +74,7 @@ static struct pcs_error *add_greenlet(void *arg, const struct pcs_python_greenle
 	struct pcs_error *err = pcs_python_walk_frame_object_chain(
 		ctx->py, pg->top_frame, pcs_collect_push_frame, &g->stack);
 	pcs_stack_reverse(&g->stack);
+	pcs_stack_shrink(&g->stack);
 	return err ? warn_unit(snap, g, "saved frame chain truncated", err) : NULL;
 }
 

@@ -97,6 +97,23 @@ struct pcs_error *pcs_stack_push(struct pcs_stack *stack,
 	return NULL;
 }
 
+void pcs_snapshot_clear_units(struct pcs_snapshot *snap, size_t keep_warnings)
+{
+	for (size_t i = 0; i < snap->nthreads; i++)
+		free(snap->threads[i].stack.frames);
+	for (size_t i = 0; i < snap->ntasks; i++) {
+		free(snap->tasks[i].stack.frames);
+		free(snap->tasks[i].awaits);
+	}
+	for (size_t i = 0; i < snap->ngreenlets; i++)
+		free(snap->greenlets[i].stack.frames);
+	snap->nthreads = snap->ntasks = snap->ngreenlets = 0;
+	snap->greenlet_version = snap->greenlet_layout = NULL;
+	if (snap->nwarnings > keep_warnings)
+		snap->nwarnings = keep_warnings;
+	frames_held = 0;
+}
+
 void pcs_snapshot_limit_frames(struct pcs_snapshot *snap, size_t max)
 {
 	(void)snap;
@@ -150,10 +167,54 @@ static int cmp_task(const void *a, const void *b)
 	return x->address < y->address ? -1 : x->address > y->address;
 }
 
+struct task_key {
+	uint64_t address;
+	size_t index;
+};
+
+static int cmp_task_key(const void *a, const void *b)
+{
+	const struct task_key *x = a, *y = b;
+	if (x->address != y->address)
+		return x->address < y->address ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
 void pcs_snapshot_sort_tasks(struct pcs_snapshot *snap)
 {
-	if (snap->ntasks > 1)
-		qsort(snap->tasks, snap->ntasks, sizeof(*snap->tasks), cmp_task);
+	size_t n = snap->ntasks;
+	if (n < 2)
+		return;
+	// The keys sorted, then the tasks moved once each, in place: a task
+	// is large, and there may be a million.
+	struct task_key *keys = malloc(n * sizeof(*keys));
+	if (!keys) {
+		qsort(snap->tasks, n, sizeof(*snap->tasks), cmp_task);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		keys[i] = (struct task_key){ snap->tasks[i].address, i };
+	qsort(keys, n, sizeof(*keys), cmp_task_key);
+	// keys[i].index: where the task that goes to i is; each cycle of
+	// that permutation is followed once (a done position points to
+	// itself).
+	for (size_t i = 0; i < n; i++) {
+		if (keys[i].index == i)
+			continue;
+		struct pcs_task first = snap->tasks[i];
+		size_t j = i;
+		for (;;) {
+			size_t from = keys[j].index;
+			keys[j].index = j;
+			if (from == i) {
+				snap->tasks[j] = first;
+				break;
+			}
+			snap->tasks[j] = snap->tasks[from];
+			j = from;
+		}
+	}
+	free(keys);
 }
 
 const struct pcs_task *pcs_snapshot_find_task(const struct pcs_snapshot *snap,

@@ -220,6 +220,13 @@ struct pcs_error *pcs_snapshot_warn_error(struct pcs_snapshot *snap, struct pcs_
  */
 enum { PCS_MAX_SNAPSHOT_FRAMES = 10 * 1000 * 1000 };
 
+/**
+ * Drop every unit read into @p snap (threads, tasks, greenlets, greenlet's
+ * version), and the warnings past the first @p keep_warnings, to read the
+ * target again.
+ */
+void pcs_snapshot_clear_units(struct pcs_snapshot *snap, size_t keep_warnings);
+
 /** Lower the ceiling for the frames of @p snap to @p max. */
 void pcs_snapshot_limit_frames(struct pcs_snapshot *snap, size_t max);
 

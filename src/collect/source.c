@@ -32,6 +32,8 @@ struct source_file {
 	size_t len;
 	size_t *line_starts;	/**< offset of each line */
 	size_t nlines;
+	/** Each line's text once asked for (line_text()), by line; NULL: not yet. */
+	const char **texts;
 };
 
 struct sources {
@@ -112,12 +114,20 @@ static struct source_file *file_of(struct sources *s, const char *path)
 	return f;
 }
 
+// What texts[] holds for a blank line.
+static const char blank[] = "";
+
 // Line @p line of @p f, stripped of surrounding white space, interned;
 // NULL if there is no such line or it is blank.
 static const char *line_text(struct sources *s, struct source_file *f, int line)
 {
 	if (!f->text || line < 1 || (size_t)line > f->nlines)
 		return NULL;
+	// Thousands of frames are often at the same few lines.
+	if (!f->texts)
+		f->texts = calloc(f->nlines, sizeof(*f->texts));
+	if (f->texts && f->texts[line - 1])
+		return f->texts[line - 1] == blank ? NULL : f->texts[line - 1];
 	const char *p = f->text + f->line_starts[line - 1];
 	const char *end = (size_t)line < f->nlines ? f->text + f->line_starts[line] - 1
 						   : f->text + f->len;
@@ -125,10 +135,16 @@ static const char *line_text(struct sources *s, struct source_file *f, int line)
 		p++;
 	while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
 		end--;
-	if (p == end)
+	if (p == end) {
+		if (f->texts)
+			f->texts[line - 1] = blank;
 		return NULL;
+	}
 	size_t n = (size_t)(end - p) < MAX_SOURCE_LINE ? (size_t)(end - p) : MAX_SOURCE_LINE;
-	return pcs_strtab_intern(&s->snap->strings, p, n);
+	const char *text = pcs_strtab_intern(&s->snap->strings, p, n);
+	if (f->texts)
+		f->texts[line - 1] = text;
+	return text;
 }
 
 static void annotate(struct sources *s, struct pcs_stack *stack)
@@ -162,6 +178,7 @@ struct pcs_error *pcs_collect_source_lines(struct pcs_snapshot *snap, const char
 	for (size_t i = 0; i < s.nfiles; i++) {
 		free(s.files[i].text);
 		free(s.files[i].line_starts);
+		free(s.files[i].texts);
 	}
 	free(s.files);
 	free(s.slots);

@@ -108,8 +108,8 @@ struct pcs_error *pcs_code_info(struct pcs_python *py, pcs_addr_t code,
 	return NULL;
 }
 
-int pcs_code_line(const struct pcs_python *py, const struct pcs_code_info *code,
-		  int64_t addrq)
+static int decode_line(const struct pcs_python *py, const struct pcs_code_info *code,
+		       int64_t addrq)
 {
 	switch (py->layout->props.linetable) {
 	case PCS_LINETABLE_LNOTAB_UNSIGNED:
@@ -125,4 +125,18 @@ int pcs_code_line(const struct pcs_python *py, const struct pcs_code_info *code,
 					       code->firstlineno, addrq);
 	}
 	return -1;
+}
+
+int pcs_code_line(const struct pcs_python *py, const struct pcs_code_info *code,
+		  int64_t addrq)
+{
+	// The cache of the last answer is no part of what the code is: the
+	// entry itself is the cache's (py->codes), not const.
+	struct pcs_code_info *entry = (struct pcs_code_info *)code;
+	if (!entry->line_known || entry->line_addrq != addrq) {
+		entry->line = decode_line(py, code, addrq);
+		entry->line_addrq = addrq;
+		entry->line_known = true;
+	}
+	return entry->line;
 }

@@ -24,6 +24,13 @@ struct pcs_code_info {
 	/** The names of its locals (locals.c), read when first asked for. */
 	struct pcs_code_locals *locals;
 	bool locals_read;
+	/**
+	 * The line of the offset last asked for (pcs_code_line()): frames
+	 * of the same code are mostly parked at the same place.
+	 */
+	bool line_known;
+	int64_t line_addrq;
+	int line;
 };
 
 struct pcs_python {
@@ -63,6 +70,11 @@ struct pcs_python {
 	unsigned py2_unicode_size;
 	struct pcs_code_info *codes;
 	size_t ncodes_slots, ncodes;
+	/**
+	 * strs and C strings decoded so far, by address (object.c): the
+	 * same names, keys and qualnames are read for object after object.
+	 */
+	struct pcs_str_cache *str_cache;
 	/** Offset of the kernel tid in glibc's struct pthread; -1 unknown. */
 	int pthread_tid_offset;
 };

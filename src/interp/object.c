@@ -235,20 +235,89 @@ static struct pcs_error *str_decode(struct pcs_python *py, const struct str_data
 	return err ? err : pcs_strbuf_error(out);
 }
 
+// A cache of decoded strings, by the address they were read at (which,
+// the target being a snapshot, always holds the same): direct-mapped.
+enum { STR_CACHE = 4096 };
+
+struct pcs_str_cache {
+	struct str_slot {
+		pcs_addr_t addr;	/* 0: empty */
+		/** For a C string, the most read (pcs_read_cstring()); 0: a str. */
+		size_t max;
+		/** Interned; only strings without a NUL inside are kept. */
+		const char *s;
+	} slots[STR_CACHE];
+};
+
+static struct str_slot *str_slot(struct pcs_python *py, pcs_addr_t addr)
+{
+	if (!py->str_cache && !(py->str_cache = calloc(1, sizeof(*py->str_cache))))
+		return NULL;
+	return &py->str_cache->slots[(addr >> 3) % STR_CACHE];
+}
+
+static const char *cached_str(struct pcs_python *py, pcs_addr_t addr, size_t max)
+{
+	struct str_slot *slot = str_slot(py, addr);
+	return slot && slot->addr == addr && slot->max == max ? slot->s : NULL;
+}
+
+// Remember that the string at @p addr is @p s, of @p len bytes.
+static void cache_str(struct pcs_python *py, pcs_addr_t addr, size_t max, const char *s,
+		      size_t len)
+{
+	struct str_slot *slot = str_slot(py, addr);
+	if (slot && addr && strlen(s) == len)
+		*slot = (struct str_slot){ .addr = addr, .max = max, .s = s };
+}
+
+// The bytes of a short str whose UTF-8 form they are (ASCII, or a Python 2
+// str, kept as it is), read into @p buf (@p size bytes); false for any
+// other, or when unreadable (the caller decodes it: that says why).
+static bool str_raw(struct pcs_python *py, const struct str_data *sd, char *buf, size_t size)
+{
+	if ((sd->encoding != STR_LATIN1 && sd->encoding != STR_BYTES) || sd->length > size)
+		return false;
+	struct pcs_error *err = pcs_target_read(py->target, sd->data, buf, (size_t)sd->length);
+	if (err) {
+		pcs_error_destroy(err);
+		return false;
+	}
+	for (size_t i = 0; sd->encoding == STR_LATIN1 && i < sd->length; i++)
+		if ((unsigned char)buf[i] >= 0x80)
+			return false;
+	return true;
+}
+
 struct pcs_error *pcs_object_str(struct pcs_python *py, pcs_addr_t addr,
 				 const char **ret)
 {
+	const char *cached = cached_str(py, addr, 0);
+	if (cached) {
+		*ret = cached;
+		return NULL;
+	}
 	struct str_data sd;
 	struct pcs_strbuf sb = PCS_STRBUF_INIT;
 	struct pcs_error *err = str_locate(py, addr, &sd);
+	// Names and file names are mostly short and ASCII: taken as they are.
+	char raw[256];
+	if (!err && str_raw(py, &sd, raw, sizeof(raw))) {
+		*ret = pcs_strtab_intern(py->strings, raw, (size_t)sd.length);
+		if (*ret)
+			cache_str(py, addr, 0, *ret, (size_t)sd.length);
+		return *ret ? NULL : &pcs_enomem;
+	}
 	if (!err)
 		err = str_decode(py, &sd, &sb);
 	if (!err) {
 		const char *s = pcs_strtab_intern(py->strings, sb.buf ? sb.buf : "", sb.len);
-		if (!s)
+		if (!s) {
 			err = &pcs_enomem;
-		else
+		} else {
 			*ret = s;
+			cache_str(py, addr, 0, s, sb.len);
+		}
 	}
 	pcs_strbuf_deinit(&sb);
 	return err;
@@ -257,6 +326,11 @@ struct pcs_error *pcs_object_str(struct pcs_python *py, pcs_addr_t addr,
 struct pcs_error *pcs_object_str_equals(struct pcs_python *py, pcs_addr_t addr,
 					const char *s, bool *ret)
 {
+	const char *cached = cached_str(py, addr, 0);
+	if (cached) {
+		*ret = strcmp(cached, s) == 0;
+		return NULL;
+	}
 	struct str_data sd;
 	struct pcs_error *err = str_locate(py, addr, &sd);
 	if (err)
@@ -265,6 +339,11 @@ struct pcs_error *pcs_object_str_equals(struct pcs_python *py, pcs_addr_t addr,
 	*ret = false;
 	if (sd.length != len || len > 256)
 		return NULL;	// keys we look up are short ASCII
+	char raw[256];
+	if (str_raw(py, &sd, raw, sizeof(raw))) {
+		*ret = memcmp(raw, s, len) == 0;
+		return NULL;
+	}
 	struct pcs_strbuf sb = PCS_STRBUF_INIT;
 	err = str_decode(py, &sd, &sb);
 	if (!err)
@@ -676,6 +755,14 @@ struct pcs_error *pcs_object_attr(struct pcs_python *py, pcs_addr_t obj,
 struct pcs_error *pcs_read_cstring(struct pcs_python *py, pcs_addr_t addr, size_t max,
 				   const char **ret)
 {
+	// A C string of the target's files: the same type names, object
+	// after object.
+	const char *cached = cached_str(py, addr, max);
+	if (cached) {
+		*ret = cached;
+		return NULL;
+	}
+	pcs_addr_t start = addr;
 	char buf[64];
 	struct pcs_strbuf sb = PCS_STRBUF_INIT;
 	struct pcs_error *err = NULL;
@@ -697,6 +784,8 @@ struct pcs_error *pcs_read_cstring(struct pcs_python *py, pcs_addr_t addr, size_
 		*ret = pcs_strtab_intern(py->strings, sb.buf ? sb.buf : "", sb.len);
 		if (!*ret)
 			err = &pcs_enomem;
+		else
+			cache_str(py, start, max, *ret, sb.len);
 	}
 	pcs_strbuf_deinit(&sb);
 	return err;

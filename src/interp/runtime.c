@@ -126,6 +126,7 @@ void pcs_python_destroy(struct pcs_python *py)
 	}
 	free(py->codes);
 	free(py->locals_buf);
+	free(py->str_cache);
 	free(py);
 }
 

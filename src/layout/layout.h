@@ -300,6 +300,13 @@ struct pcs_layout {
 	 */
 	char greenlet_version[24];
 	enum pcs_layout_source greenlet_source;
+	/**
+	 * A suspended greenlet's frame chain skips the frames its C stack
+	 * holds (CPython's entry frames): greenlet ≥ 3.0.3 on 3.12+ links its
+	 * complete frames to each other on every switch out, and keeps each
+	 * one's own `previous` in its frame object (f_frame_data).
+	 */
+	bool greenlet_exposes_frames;
 };
 
 /** "dwarf", "debug-offsets", "builtin". */
@@ -320,6 +327,39 @@ struct pcs_error *pcs_layout_select(struct pcs_target *t, struct pcs_symbols *s,
 				    struct pcs_layout **ret);
 
 void pcs_layout_destroy(struct pcs_layout *layout);
+
+/** The DWARF of the interpreter being read while its table is used. */
+struct pcs_layout_check;
+
+/**
+ * pcs_layout_select(), with the interpreter's DWARF read on another thread
+ * where the result would come from it (auto, no debug offsets) and the
+ * built-in table also has one: then *@p check is set and the table's
+ * layout returned at once, to read a target that waits (a core) while the
+ * DWARF is read (tens of ms for a distribution's debug file). The DWARF
+ * still decides: pcs_layout_settle() tells whether it gives the same
+ * layout. *@p check is NULL when the layout is final already.
+ */
+struct pcs_error *pcs_layout_select_ahead(struct pcs_target *t, struct pcs_symbols *s,
+					  enum pcs_layout_source wanted,
+					  struct pcs_layout_check **check,
+					  struct pcs_layout **ret);
+
+/**
+ * Wait for the DWARF of @p check (freed) and compare what it gives with
+ * what pcs_layout_select_ahead() returned, @p layout, as it was then (what
+ * was added since, greenlet's structs, is not compared). The same offsets,
+ * widths and sizes: @p layout is the DWARF's (its source says so) and
+ * what was read with it stands. Different: *@p redo is the DWARF's layout,
+ * to read the target again with. No DWARF, or one that lacks what the
+ * walkers need: @p layout is the table's, as pcs_layout_select() would
+ * have found.
+ */
+struct pcs_error *pcs_layout_settle(struct pcs_layout_check *check, struct pcs_layout *layout,
+				    struct pcs_layout **redo);
+
+/** Wait for the DWARF of @p check and free it, unused. NULL is a no-op. */
+void pcs_layout_check_destroy(struct pcs_layout_check *check);
 
 /**
  * The properties of CPython @p major.@p minor, or NULL if that version is

@@ -4,6 +4,7 @@
 // Which CPython the target runs, and which layout source describes it.
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,14 @@ static const char *const source_names[PCS_NUM_LAYOUT_SOURCES] = {
 static const char *const field_names[] = {
 #define PCS_STRUCT(id, names)
 #define PCS_FIELD(st, id, paths) #st "." #id,
+#include "layout/fields.def"
+#undef PCS_STRUCT
+#undef PCS_FIELD
+};
+
+static const enum pcs_struct field_struct[] = {
+#define PCS_STRUCT(id, names)
+#define PCS_FIELD(st, id, paths) PCS_S_##st,
 #include "layout/fields.def"
 #undef PCS_STRUCT
 #undef PCS_FIELD
@@ -311,9 +320,182 @@ static struct pcs_error *try_source(struct pcs_target *t, struct pcs_symbols *s,
 	return err;
 }
 
-struct pcs_error *pcs_layout_select(struct pcs_target *t, struct pcs_symbols *s,
-				    enum pcs_layout_source wanted,
-				    struct pcs_layout **ret)
+// What pcs_layout_select_ahead() leaves to its thread, and what it read.
+struct pcs_layout_check {
+	pthread_t thread;
+	struct pcs_target *target;
+	struct pcs_symbols *symbols;
+	/* The interpreter's files, then _asyncio's (pcs_symbols_types_files()). */
+	char *files[4];
+	bool has_asyncio;
+	/* The layout the DWARF gives, so far; what the thread could read. */
+	struct pcs_layout *dwarf;
+	bool read, asyncio_read;
+	/* What the sources were tried on (the version's properties). */
+	struct pcs_layout base;
+	/* The layout handed out, as it was then. */
+	struct pcs_layout table;
+};
+
+static bool same_layout(const struct pcs_layout *a, const struct pcs_layout *b)
+{
+	return memcmp(a->struct_size, b->struct_size, sizeof(a->struct_size)) == 0 &&
+	       memcmp(a->offset, b->offset, sizeof(a->offset)) == 0 &&
+	       memcmp(a->width, b->width, sizeof(a->width)) == 0;
+}
+
+// The thread: what try_source() does with DWARF, as far as it needs no
+// symbol session (libdwfl is not to be used by two threads).
+static void *read_dwarf(void *arg)
+{
+	struct pcs_layout_check *c = arg;
+	struct pcs_types_dwarf *td = pcs_symbols_open_types(c->files[0], c->files[1]);
+	if (!td)
+		return NULL;
+	pcs_layout_from_dwarf(pcs_types_dwarf_get(td), c->dwarf);
+	pcs_types_dwarf_close(td);
+	c->read = true;
+	if (c->has_asyncio && (td = pcs_symbols_open_types(c->files[2], c->files[3]))) {
+		pcs_layout_merge_dwarf(pcs_types_dwarf_get(td), c->dwarf);
+		pcs_types_dwarf_close(td);
+		c->asyncio_read = true;
+	}
+	return NULL;
+}
+
+void pcs_layout_check_destroy(struct pcs_layout_check *c)
+{
+	if (!c)
+		return;
+	pthread_join(c->thread, NULL);
+	for (size_t i = 0; i < sizeof(c->files) / sizeof(c->files[0]); i++)
+		free(c->files[i]);
+	free(c->dwarf);
+	free(c);
+}
+
+// Before DWARF is tried on @p l: when the table has a layout too, hand out
+// the table's in @p l (*@p check set, the DWARF read by a thread). NULL
+// with *@p check NULL when not: DWARF is tried now.
+static struct pcs_error *start_check(struct pcs_target *t, struct pcs_symbols *s,
+				     struct pcs_layout *l, struct pcs_layout_check **check)
+{
+	*check = NULL;
+	struct pcs_layout_check *c = calloc(1, sizeof(*c));
+	struct pcs_layout *table = malloc(sizeof(*table));
+	if (c)
+		c->dwarf = malloc(sizeof(*c->dwarf));
+	if (!c || !table || !c->dwarf) {
+		free(table);
+		if (c)
+			free(c->dwarf);
+		free(c);
+		return &pcs_enomem;
+	}
+	*table = *c->dwarf = c->base = *l;
+	c->target = t;
+	c->symbols = s;
+	// Only where there is DWARF to read: else the table's layout is final
+	// at once.
+	bool ahead = pcs_symbols_types_files(s, NULL, &c->files[0], &c->files[1]) &&
+		     pcs_symbols_probe_types(c->files[0], c->files[1]);
+	if (ahead)
+		c->has_asyncio = pcs_symbols_types_files(s, "_asyncio", &c->files[2],
+							 &c->files[3]);
+	struct pcs_error *err = ahead ? try_source(t, s, PCS_LAYOUT_BUILTIN, table) : NULL;
+	// The table has _asyncio's structs too, which the DWARF has only from
+	// _asyncio's module (unless the interpreter has it built in: then the
+	// guess is wrong, pcs_layout_settle() finds it so).
+	for (size_t i = 0; !err && !c->has_asyncio && i < PCS_NUM_FIELDS; i++) {
+		if (field_struct[i] == PCS_S_task || field_struct[i] == PCS_S_runningloopholder) {
+			table->offset[i] = PCS_OFFSET_ABSENT;
+			table->width[i] = 0;
+		}
+	}
+	if (!err && !c->has_asyncio)
+		table->struct_size[PCS_S_task] = table->struct_size[PCS_S_runningloopholder] = 0;
+	if (ahead && !err && pthread_create(&c->thread, NULL, read_dwarf, c) == 0) {
+		*l = *table;
+		*check = c;
+	} else {
+		for (size_t i = 0; i < sizeof(c->files) / sizeof(c->files[0]); i++)
+			free(c->files[i]);
+		free(c->dwarf);
+		free(c);
+	}
+	free(table);
+	if (err == &pcs_enomem)
+		return err;
+	pcs_error_destroy(err);
+	return NULL;
+}
+
+// The tail of pcs_layout_select(), whatever the source: _asyncio
+// describes its own structs (3.14+). If that is damaged, tasks are not
+// read; thread stacks still are.
+static struct pcs_error *add_asyncio_debug(struct pcs_target *t, struct pcs_symbols *s,
+					   struct pcs_layout *l)
+{
+	struct pcs_error *err = pcs_layout_add_asyncio_debug(t, s, l);
+	if (err && err != &pcs_enomem) {
+		pcs_error_destroy(err);
+		err = NULL;
+		l->offset[PCS_F_task_task_node] = PCS_OFFSET_ABSENT;
+	}
+	return err;
+}
+
+struct pcs_error *pcs_layout_settle(struct pcs_layout_check *c, struct pcs_layout *l,
+				    struct pcs_layout **redo)
+{
+	*redo = NULL;
+	pthread_join(c->thread, NULL);
+	struct pcs_layout *d = c->dwarf;
+	struct pcs_error *err;
+	if (!c->read) {
+		// DWARF of a kind the thread does not read (libdwfl's own
+		// opening does), or none: as pcs_layout_select() tries it.
+		err = try_source(c->target, c->symbols, PCS_LAYOUT_DWARF, d);
+	} else {
+		Dwarf *aio = !c->asyncio_read ? pcs_symbols_module_dwarf(c->symbols, "_asyncio")
+					      : NULL;
+		if (aio)
+			pcs_layout_merge_dwarf(aio, d);
+		err = check_required(d);
+		if (!err)
+			d->source = PCS_LAYOUT_DWARF;
+	}
+	bool dwarf = !err;
+	if (err && err != &pcs_enomem) {
+		// No DWARF that does: the table's layout is the one, whole (as
+		// pcs_layout_select() finds it; what was handed out may lack
+		// _asyncio's structs).
+		pcs_error_destroy(err);
+		*d = c->base;
+		err = try_source(c->target, c->symbols, PCS_LAYOUT_BUILTIN, d);
+	}
+	if (!err)
+		err = add_asyncio_debug(c->target, c->symbols, d);
+	if (err)
+		goto out;
+	if (!same_layout(d, &c->table)) {
+		*redo = d;
+		c->dwarf = NULL;
+	} else if (dwarf) {
+		l->source = PCS_LAYOUT_DWARF;
+	}
+out:
+	for (size_t i = 0; i < sizeof(c->files) / sizeof(c->files[0]); i++)
+		free(c->files[i]);
+	free(c->dwarf);
+	free(c);
+	return err;
+}
+
+static struct pcs_error *select_layout(struct pcs_target *t, struct pcs_symbols *s,
+				       enum pcs_layout_source wanted,
+				       struct pcs_layout_check **check,
+				       struct pcs_layout **ret)
 {
 	struct pcs_layout *l = calloc(1, sizeof(*l));
 	if (!l)
@@ -350,6 +532,14 @@ struct pcs_error *pcs_layout_select(struct pcs_target *t, struct pcs_symbols *s,
 		struct pcs_strbuf why = PCS_STRBUF_INIT;
 		bool found = false;
 		for (int src = 0; src < PCS_NUM_LAYOUT_SOURCES && !found; src++) {
+			if (src == PCS_LAYOUT_DWARF && check) {
+				if ((err = start_check(t, s, l, check)))
+					break;
+				if (*check) {
+					found = true;
+					break;
+				}
+			}
 			err = try_source(t, s, (enum pcs_layout_source)src, l);
 			if (!err)
 				found = true;
@@ -369,21 +559,35 @@ struct pcs_error *pcs_layout_select(struct pcs_target *t, struct pcs_symbols *s,
 					       why.buf ? why.buf : "");
 		pcs_strbuf_deinit(&why);
 	}
+	if (!err)
+		err = add_asyncio_debug(t, s, l);
 	if (err)
 		goto fail;
-	// _asyncio describes its own structs (3.14+), whatever the source. If
-	// that is damaged, tasks are not read; thread stacks still are.
-	err = pcs_layout_add_asyncio_debug(t, s, l);
-	if (err == &pcs_enomem)
-		goto fail;
-	if (err) {
-		pcs_error_destroy(err);
-		err = NULL;
-		l->offset[PCS_F_task_task_node] = PCS_OFFSET_ABSENT;
-	}
+	if (check && *check)
+		(*check)->table = *l;
 	*ret = l;
 	return NULL;
 fail:
+	if (check) {
+		pcs_layout_check_destroy(*check);
+		*check = NULL;
+	}
 	free(l);
 	return err;
+}
+
+struct pcs_error *pcs_layout_select(struct pcs_target *t, struct pcs_symbols *s,
+				    enum pcs_layout_source wanted,
+				    struct pcs_layout **ret)
+{
+	return select_layout(t, s, wanted, NULL, ret);
+}
+
+struct pcs_error *pcs_layout_select_ahead(struct pcs_target *t, struct pcs_symbols *s,
+					  enum pcs_layout_source wanted,
+					  struct pcs_layout_check **check,
+					  struct pcs_layout **ret)
+{
+	*check = NULL;
+	return select_layout(t, s, wanted, check, ret);
 }

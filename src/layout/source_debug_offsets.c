@@ -318,10 +318,11 @@ struct pcs_error *pcs_layout_from_debug_offsets(struct pcs_target *t,
 	// _co_firsttraceable) comes from the committed table for a release
 	// build, or from DWARF when there is some (debug builds).
 	unsigned major = l->version_hex >> 24, minor = (l->version_hex >> 16) & 0xff;
-	Dwarf *dw = pcs_symbols_python_dwarf(s);
 	struct pcs_error *under = l->debug_build
 		? pcs_error_create(PCS_ERROR_LOOKUP, "no table for debug builds")
 		: pcs_layout_from_table(major, minor, l, NULL);
+	// Loaded only then: reading a distribution's DWARF costs tens of ms.
+	Dwarf *dw = under ? pcs_symbols_python_dwarf(s) : NULL;
 	if (under && dw) {
 		pcs_error_destroy(under);
 		under = pcs_layout_from_dwarf(dw, l);

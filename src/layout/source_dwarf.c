@@ -33,10 +33,9 @@ static const struct {
 #undef PCS_FIELD
 };
 
-// Whether @p name is one of the '|'-separated @p names.
-static bool name_in(const char *name, const char *names)
+// Whether @p name (@p len bytes) is one of the '|'-separated @p names.
+static bool name_in(const char *name, size_t len, const char *names)
 {
-	size_t len = strlen(name);
 	for (const char *p = names;;) {
 		const char *bar = strchr(p, '|');
 		size_t n = bar ? (size_t)(bar - p) : strlen(p);
@@ -186,26 +185,30 @@ struct found_structs {
 static void scan_dies(Dwarf_Die die, const char *ns, struct found_structs *fs)
 {
 	do {
+		// By tag first: most DIEs (functions, variables) are neither
+		// a type nor a namespace, and need no name.
 		int tag = dwarf_tag(&die);
+		bool type = tag == DW_TAG_structure_type || tag == DW_TAG_typedef ||
+			    tag == DW_TAG_union_type || tag == DW_TAG_class_type;
+		if (!type && tag != DW_TAG_namespace)
+			continue;
 		const char *name = dwarf_diename(&die);
 		if (!name)
 			continue;
-		if (tag == DW_TAG_namespace && !*ns) {
+		if (tag == DW_TAG_namespace) {
 			Dwarf_Die child;
-			if (dwarf_child(&die, &child) == 0)
+			if (!*ns && dwarf_child(&die, &child) == 0)
 				scan_dies(child, name, fs);
 			continue;
 		}
-		if (tag != DW_TAG_structure_type && tag != DW_TAG_typedef &&
-		    tag != DW_TAG_union_type && tag != DW_TAG_class_type)
-			continue;
 		char qualified[256];
 		if (*ns) {
 			snprintf(qualified, sizeof(qualified), "%s::%s", ns, name);
 			name = qualified;
 		}
+		size_t len = strlen(name);
 		for (size_t i = 0; i < PCS_NUM_STRUCTS; i++) {
-			if (fs->have[i] || !name_in(name, struct_names[i]))
+			if (fs->have[i] || !name_in(name, len, struct_names[i]))
 				continue;
 			Dwarf_Die def = die;
 			if (!peel(&def) || !is_definition(&def))

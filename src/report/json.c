@@ -44,10 +44,12 @@ static void add_frame(struct pcs_strbuf *out, const struct pcs_frame *f)
 	add_str(out, f->qualname);
 	pcs_strbuf_adds(out, ", \"file\": ");
 	add_str(out, f->file);
-	if (f->line >= 0)
-		pcs_strbuf_addf(out, ", \"line\": %d", f->line);
-	else
+	if (f->line >= 0) {
+		pcs_strbuf_adds(out, ", \"line\": ");
+		pcs_strbuf_add_int(out, f->line);
+	} else {
 		pcs_strbuf_adds(out, ", \"line\": null");
+	}
 	// An addition to the contract: the line's text, where known.
 	if (f->source) {
 		pcs_strbuf_adds(out, ", \"source\": ");
@@ -80,9 +82,10 @@ static void add_stack(struct pcs_strbuf *out, const struct pcs_stack *st)
 
 static void add_tid(struct pcs_strbuf *out, int tid)
 {
-	if (tid)
-		pcs_strbuf_addf(out, ", \"tid\": %d", tid);
-	else
+	if (tid) {
+		pcs_strbuf_adds(out, ", \"tid\": ");
+		pcs_strbuf_add_int(out, tid);
+	} else
 		pcs_strbuf_adds(out, ", \"tid\": null");
 }
 
@@ -108,17 +111,22 @@ static void add_thread(struct pcs_strbuf *out, const struct pcs_thread *th,
 
 static void add_task(struct pcs_strbuf *out, const struct pcs_task *task)
 {
-	pcs_strbuf_addf(out, "{\"address\": \"0x%" PRIx64 "\", \"name\": ", task->address);
+	pcs_strbuf_adds(out, "{\"address\": \"");
+	pcs_strbuf_add_hex(out, task->address);
+	pcs_strbuf_adds(out, "\", \"name\": ");
 	add_str(out, task->name);
 	pcs_strbuf_adds(out, ", \"state\": ");
 	add_str(out, task->state);
 	pcs_strbuf_adds(out, ", \"coro\": ");
 	add_str(out, task->coro);
 	add_tid(out, task->tid);
-	pcs_strbuf_addf(out, ", \"running\": %s, \"awaits\": [",
-			task->running ? "true" : "false");
-	for (size_t i = 0; i < task->nawaits; i++)
-		pcs_strbuf_addf(out, "%s\"0x%" PRIx64 "\"", i ? ", " : "", task->awaits[i]);
+	pcs_strbuf_adds(out, task->running ? ", \"running\": true, \"awaits\": ["
+				       : ", \"running\": false, \"awaits\": [");
+	for (size_t i = 0; i < task->nawaits; i++) {
+		pcs_strbuf_adds(out, i ? ", \"" : "\"");
+		pcs_strbuf_add_hex(out, task->awaits[i]);
+		pcs_strbuf_addc(out, '"');
+	}
 	pcs_strbuf_adds(out, "],\n      ");
 	add_stack(out, &task->stack);
 	pcs_strbuf_adds(out, "}");
@@ -126,16 +134,21 @@ static void add_task(struct pcs_strbuf *out, const struct pcs_task *task)
 
 static void add_greenlet(struct pcs_strbuf *out, const struct pcs_greenlet *g)
 {
-	pcs_strbuf_addf(out, "{\"address\": \"0x%" PRIx64 "\", \"type\": ", g->address);
+	pcs_strbuf_adds(out, "{\"address\": \"");
+	pcs_strbuf_add_hex(out, g->address);
+	pcs_strbuf_adds(out, "\", \"type\": ");
 	add_str(out, g->type);
 	pcs_strbuf_adds(out, ", \"name\": ");
 	add_str(out, g->name);
 	pcs_strbuf_adds(out, ", \"state\": ");
 	add_str(out, g->state);
-	pcs_strbuf_addf(out, ", \"is_main\": %s, \"parent\": ", g->is_main ? "true" : "false");
-	if (g->parent)
-		pcs_strbuf_addf(out, "\"0x%" PRIx64 "\"", g->parent);
-	else
+	pcs_strbuf_adds(out, g->is_main ? ", \"is_main\": true, \"parent\": "
+				 : ", \"is_main\": false, \"parent\": ");
+	if (g->parent) {
+		pcs_strbuf_addc(out, '"');
+		pcs_strbuf_add_hex(out, g->parent);
+		pcs_strbuf_addc(out, '"');
+	} else
 		pcs_strbuf_adds(out, "null");
 	add_tid(out, g->tid);
 	pcs_strbuf_adds(out, ",\n      ");

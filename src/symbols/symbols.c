@@ -3,6 +3,7 @@
 
 #include <dwarf.h>
 #include <elfutils/libdwfl.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,12 +13,16 @@
 #include <unistd.h>
 
 #include "symbols/symbols.h"
+#include "symbols/types_dwarf.h"
 #include "util/error.h"
+#include "util/vector.h"
 
 struct location_slot {
 	Dwarf_Addr addr;	/* 0: empty */
 	Dwarf_Addr symbol_start;
 	struct pcs_native_location loc;
+	/* loc.symbol demangled, owned; NULL if it is not a C++ name. */
+	char *demangled;
 };
 
 struct pcs_symbols {
@@ -31,6 +36,15 @@ struct pcs_symbols {
 	const char *python_path;
 	bool dwarf_tried;
 	Dwarf *dwarf;
+	/* What holds @c dwarf when it was opened for its types only. */
+	struct pcs_types_dwarf *types;
+	/* The other modules' DWARF (pcs_symbols_module_dwarf()), by module. */
+	struct module_types {
+		Dwfl_Module *mod;
+		Dwarf *dwarf;
+		struct pcs_types_dwarf *types;	/* NULL: libdwfl's */
+	} *module_types;
+	size_t nmodule_types, cap_module_types;
 	/* What pcs_symbols_locate() found, by address (open addressing). */
 	struct location_slot *locations;
 	size_t nlocation_slots, nlocations;
@@ -328,7 +342,13 @@ void pcs_symbols_destroy(struct pcs_symbols *s)
 		dwfl_end(s->dwfl);
 	if (s->core_elf)
 		elf_end(s->core_elf);
+	pcs_types_dwarf_close(s->types);
+	for (size_t i = 0; i < s->nmodule_types; i++)
+		pcs_types_dwarf_close(s->module_types[i].types);
+	free(s->module_types);
 	free(s->debuginfo_path);
+	for (size_t i = 0; i < s->nlocation_slots; i++)
+		free(s->locations[i].demangled);
 	free(s->locations);
 	free(s);
 }
@@ -435,11 +455,35 @@ bool pcs_symbols_python_runtime(struct pcs_symbols *s, pcs_addr_t *addr)
 	       pcs_symbols_section(s, ".PyRuntime", addr, &size);
 }
 
+// The files @p mod's types are read from (pcs_symbols_types_files()).
+static void module_files(Dwfl_Module *mod, const char **main_file, const char **debug_file)
+{
+	// A module with no symbol table of its own has had its debug file
+	// looked for, as libdwfl looks for its DWARF.
+	dwfl_module_getsymtab(mod);
+	*main_file = *debug_file = NULL;
+	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, main_file, debug_file);
+}
+
+// The DWARF of @p mod for its types: all its callers read. From the file
+// libdwfl would take it from (the module's own file when it has DWARF,
+// else the debug file found for its symbols), with only the sections they
+// need decompressed; else as libdwfl opens it, whole.
+static Dwarf *module_dwarf(Dwfl_Module *mod, struct pcs_types_dwarf **types)
+{
+	const char *main_file, *debug_file;
+	module_files(mod, &main_file, &debug_file);
+	*types = pcs_symbols_open_types(main_file, debug_file);
+	if (*types)
+		return pcs_types_dwarf_get(*types);
+	Dwarf_Addr bias;
+	return dwfl_module_getdwarf(mod, &bias);
+}
+
 Dwarf *pcs_symbols_python_dwarf(struct pcs_symbols *s)
 {
 	if (!s->dwarf_tried) {
-		Dwarf_Addr bias;
-		s->dwarf = dwfl_module_getdwarf(s->python, &bias);
+		s->dwarf = module_dwarf(s->python, &s->types);
 		s->dwarf_tried = true;
 	}
 	return s->dwarf;
@@ -477,8 +521,46 @@ Dwarf *pcs_symbols_module_dwarf(struct pcs_symbols *s, const char *name_part)
 	dwfl_getmodules(s->dwfl, find_module, &ma, 0);
 	if (!ma.found)
 		return NULL;
-	Dwarf_Addr bias;
-	return dwfl_module_getdwarf(ma.found, &bias);
+	if (ma.found == s->python)
+		return pcs_symbols_python_dwarf(s);
+	for (size_t i = 0; i < s->nmodule_types; i++)
+		if (s->module_types[i].mod == ma.found)
+			return s->module_types[i].dwarf;
+	struct module_types mt = { .mod = ma.found };
+	mt.dwarf = module_dwarf(ma.found, &mt.types);
+	if (!PCS_VEC_RESERVE(s->module_types, s->nmodule_types, s->cap_module_types, 1)) {
+		// Not to be kept: libdwfl's, which libdwfl keeps.
+		pcs_types_dwarf_close(mt.types);
+		Dwarf_Addr bias;
+		return dwfl_module_getdwarf(ma.found, &bias);
+	}
+	s->module_types[s->nmodule_types++] = mt;
+	return mt.dwarf;
+}
+
+bool pcs_symbols_types_files(struct pcs_symbols *s, const char *name_part,
+			     char **main_file, char **debug_file)
+{
+	Dwfl_Module *mod = s->python;
+	*main_file = *debug_file = NULL;
+	if (name_part) {
+		struct module_arg ma = { .part = name_part };
+		dwfl_getmodules(s->dwfl, find_module, &ma, 0);
+		mod = ma.found;
+	}
+	if (!mod)
+		return false;
+	const char *m, *d;
+	module_files(mod, &m, &d);
+	*main_file = m ? strdup(m) : NULL;
+	*debug_file = d ? strdup(d) : NULL;
+	if ((m && !*main_file) || (d && !*debug_file)) {
+		free(*main_file);
+		free(*debug_file);
+		*main_file = *debug_file = NULL;
+		return false;
+	}
+	return true;
 }
 
 // --- Unwinding --------------------------------------------------------------
@@ -766,12 +848,12 @@ struct pcs_error *pcs_symbols_unwind_to(struct pcs_symbols *s,
 // saved rsp as the greenlet's stack_start and called slp_save_state_trampoline();
 // the greenlet resumes, on another greenlet's switch, from the instruction
 // after that call with rsp == stack_start. So the stack unwinds like a
-// thread stopped there: pc after that call, sp = stack_start. rbp it keeps
-// in a plain local the CFI does not know: it stays unknown, which costs
-// nothing while a caller saves it before any frame is addressed from it
-// (g_switchstack() pushes it), and otherwise ends the unwind rather than
-// guess. Nothing here needs greenlet's symbols: Debian's module has none
-// for slp_switch().
+// thread stopped there: pc after that call, sp = stack_start. slp_switch()
+// keeps rbp in a plain local, which its CFI does not describe: rbp stays
+// unknown, which costs nothing while a caller saves it before any frame is
+// addressed from it (g_switchstack() pushes it), and otherwise ends the
+// unwind rather than guess. Nothing here needs greenlet's symbols: Debian's
+// module has none for slp_switch().
 
 enum {
 	/** How far above its stack pointer the switch frame's return address may be. */
@@ -1141,6 +1223,55 @@ static struct location_slot *location_slot(struct pcs_symbols *s, Dwarf_Addr add
 	return &s->locations[j];
 }
 
+static int load_module(Dwfl_Module *mod, void **userdata, const char *name,
+		       Dwarf_Addr start, void *arg)
+{
+	(void)userdata;
+	(void)name;
+	(void)start;
+	(void)arg;
+	Dwarf_Addr bias;
+	dwfl_module_getsymtab(mod);
+	dwfl_module_getdwarf(mod, &bias);
+	dwfl_module_dwarf_cfi(mod, &bias);
+	dwfl_module_eh_cfi(mod, &bias);
+	return DWARF_CB_OK;
+}
+
+void pcs_symbols_load_all(struct pcs_symbols *s)
+{
+	dwfl_getmodules(s->dwfl, load_module, NULL, 0);
+}
+
+typedef char *cxa_demangle_fn(const char *name, char *buf, size_t *len, int *status);
+
+// A C++ symbol (greenlet's, an extension's) as people read it, from the
+// C++ runtime's own demangler where the system has one. It is loaded on
+// first use: dumps of C-only stacks do not load it. NULL: not a C++ name,
+// or no demangler.
+static char *demangle(const char *name)
+{
+	static cxa_demangle_fn *fn;
+	static bool tried;
+	if (!name || strncmp(name, "_Z", 2) != 0)
+		return NULL;
+	if (!tried) {
+		tried = true;
+		void *lib = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
+		void *sym = lib ? dlsym(lib, "__cxa_demangle") : NULL;
+		memcpy(&fn, &sym, sizeof(fn));
+	}
+	if (!fn)
+		return NULL;
+	int status = -1;
+	char *out = fn(name, NULL, NULL, &status);
+	if (status != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
 void pcs_symbols_locate(struct pcs_symbols *s, const struct pcs_native_frame *frame,
 			struct pcs_native_location *ret)
 {
@@ -1153,6 +1284,9 @@ void pcs_symbols_locate(struct pcs_symbols *s, const struct pcs_native_frame *fr
 	} else {
 		locate(s, addr, &found);
 		if (slot) {
+			found.demangled = demangle(found.loc.symbol);
+			if (found.demangled)
+				found.loc.symbol = found.demangled;
 			*slot = found;
 			s->nlocations++;
 		}

@@ -86,6 +86,39 @@ bool pcs_symbols_module_lookup(struct pcs_symbols *s, const char *name_part,
  */
 Dwarf *pcs_symbols_module_dwarf(struct pcs_symbols *s, const char *name_part);
 
+/** A module's DWARF opened for its types alone (pcs_symbols_open_types()). */
+struct pcs_types_dwarf;
+
+/**
+ * The files the types of the interpreter's module (@p name_part NULL), or
+ * of the first module whose file name contains @p name_part, are read from
+ * (pcs_symbols_python_dwarf(), pcs_symbols_module_dwarf()): its own file
+ * and the debug file found for it, as copies to free (NULL when none).
+ * False when there is no such module.
+ */
+bool pcs_symbols_types_files(struct pcs_symbols *s, const char *name_part,
+			     char **main_file, char **debug_file);
+
+/**
+ * Open the types found in those files as pcs_symbols_python_dwarf() does:
+ * only .debug_info and what its DIEs refer to. NULL when that cannot be
+ * done so (no DWARF; DWARF only libdwfl's own opening reads: ask
+ * pcs_symbols_python_dwarf()). Uses no symbol session: any thread may.
+ */
+struct pcs_types_dwarf *pcs_symbols_open_types(const char *main_file, const char *debug_file);
+
+/**
+ * Whether pcs_symbols_open_types() finds types to read in those files,
+ * told from their section headers alone (cheap). Any thread may.
+ */
+bool pcs_symbols_probe_types(const char *main_file, const char *debug_file);
+
+/** Its DWARF; borrowed, valid until pcs_types_dwarf_close(). */
+Dwarf *pcs_types_dwarf_get(const struct pcs_types_dwarf *td);
+
+/** Free everything. NULL is a no-op. */
+void pcs_types_dwarf_close(struct pcs_types_dwarf *td);
+
 /**
  * The address of CPython's `_PyRuntime` (3.7+): its dynamic or static
  * symbol, else the `.PyRuntime` section GCC builds of 3.10+ put it in,
@@ -178,7 +211,8 @@ struct pcs_switched_stack {
  * Errors: PCS_ERROR_LOOKUP when no module is named so; PCS_ERROR_BAD_DATA
  * when no return address fits (not a stack switched by that module, or
  * corrupt); PCS_ERROR_UNSUPPORTED when the switch function's frame is not
- * addressed from the stack pointer (a frame-pointer build).
+ * addressed from the stack pointer (a frame-pointer build);
+ * PCS_ERROR_FAULT when the stack cannot be read.
  */
 struct pcs_error *pcs_symbols_switch_frame(struct pcs_symbols *s, const char *module_part,
 					   const struct pcs_switched_stack *st,
@@ -230,6 +264,14 @@ struct pcs_native_location {
 	const char *file;
 	int line;
 };
+
+/**
+ * Find now every module's symbols, debug information and unwind tables,
+ * wherever they come from (debug files, debuginfod downloads): for a live
+ * target, before it is stopped, so that unwinding and naming its native
+ * frames then waits on no file or server.
+ */
+void pcs_symbols_load_all(struct pcs_symbols *s);
 
 /**
  * Describe @p frame's code address: its symbol, module and, where the

@@ -412,26 +412,143 @@ static bool read_from_files(struct pcs_target *t, pcs_addr_t addr, void *buf,
 	return false;
 }
 
-// Pages of the mapped core we touched stay in our memory (RSS) until
-// unmapped: a walk over a heap of millions of objects would hold most of
-// the core. Every so many reads they are dropped from the mapping (they stay
-// in the kernel's page cache: touching one again costs a minor fault), which
-// bounds what a dump holds whatever the core's size.
-enum { READS_BETWEEN_DROPS = 1 << 16 };
+// The same, for @p len bytes within one page, through a cache of whole
+// pages: the same few strings of .rodata (type names) are read for every
+// object of a kind.
+enum { FILE_PAGES = 64 };
 
-static void drop_touched_pages(struct pcs_target *t)
+static bool read_file_page(struct pcs_target *t, pcs_addr_t addr, void *buf, size_t len)
 {
-	if (++t->core_reads % READS_BETWEEN_DROPS == 0)
-		madvise((void *)t->core_map, t->core_size, MADV_DONTNEED);
+	pcs_addr_t page = addr & ~(pcs_addr_t)4095;
+	if (!t->file_pages && !(t->file_pages = calloc(FILE_PAGES, sizeof(*t->file_pages))))
+		return read_from_files(t, addr, buf, len);
+	struct pcs_file_page *p = &t->file_pages[(page >> 12) % FILE_PAGES];
+	if (p->addr != page || !page) {
+		// Pages at the end of a file may be partly past it: not kept.
+		p->addr = 0;
+		if (!read_from_files(t, page, p->data, sizeof(p->data)))
+			return read_from_files(t, addr, buf, len);
+		p->addr = page;
+	}
+	memcpy(buf, p->data + (addr - page), len);
+	return true;
+}
+
+// A core is read with pread() into a cache of its pages rather than
+// through the mapping: a page fault of the mapping costs more than a
+// pread() (the kernel maps, and later unmaps, up to 16 pages around each),
+// and a walk over objects spread across a large core (greenlets' frames,
+// each in its own chunk) touches a page or two per object. The cache
+// bounds what a dump holds whatever the core's size.
+enum {
+	CORE_PAGE = 4096,
+	CORE_WAYS = 8,
+	CORE_SETS = 128,	// 4 MiB in all
+};
+
+// Eight ways to a set: the hot pages of a walk (a type, a set's table)
+// stay while the others go by. Which page of the file each holds is kept
+// apart from the pages (a few cache lines to look in).
+struct pcs_core_pages {
+	uint64_t tag[CORE_SETS][CORE_WAYS];	/* file offset of the page + 1; 0: empty */
+	/* Used since the clock hand last passed (second chance), by way. */
+	uint8_t used[CORE_SETS][CORE_WAYS];
+	uint8_t hand[CORE_SETS];
+	unsigned char data[CORE_SETS][CORE_WAYS][CORE_PAGE];
+};
+
+// Read @p len bytes of the core file at @p off into @p buf; false (errno
+// set) when they cannot be.
+static bool read_core_file(struct pcs_target *t, uint64_t off, void *buf, size_t len)
+{
+	ssize_t n;
+	do
+		n = pread(t->core_fd, buf, len, (off_t)off);
+	while (n < 0 && errno == EINTR);
+	if (n >= 0 && (size_t)n != len)
+		errno = EIO;	// shorter than it was when opened
+	return n >= 0 && (size_t)n == len;
+}
+
+// The cached page of the core file at @p off (page-aligned), the cache
+// made (t->core_pages); NULL (errno set) when it cannot be read.
+static const unsigned char *core_page(struct pcs_target *t, uint64_t off)
+{
+	struct pcs_core_pages *c = t->core_pages;
+	size_t set = (size_t)(off / CORE_PAGE) % CORE_SETS;
+	for (int way = 0; way < CORE_WAYS; way++) {
+		if (c->tag[set][way] == off + 1) {
+			c->used[set][way] = 1;
+			return c->data[set][way];
+		}
+	}
+	int way = c->hand[set];
+	while (c->used[set][way]) {
+		c->used[set][way] = 0;
+		way = (way + 1) % CORE_WAYS;
+	}
+	c->hand[set] = (uint8_t)((way + 1) % CORE_WAYS);
+	unsigned char *page = c->data[set][way];
+	// The last page of the file may be short: the segments end within it.
+	uint64_t want = t->core_size - off < CORE_PAGE ? t->core_size - off : CORE_PAGE;
+	c->tag[set][way] = 0;
+	t->window_size = 0;	// it may be this page
+	if (!read_core_file(t, off, page, (size_t)want))
+		return NULL;
+	c->tag[set][way] = off + 1;
+	c->used[set][way] = 1;
+	return page;
+}
+
+// Read @p len bytes at @p addr, all in @p seg's part of the file.
+static bool read_segment(struct pcs_target *t, const struct pcs_core_segment *seg,
+			 pcs_addr_t addr, void *buf, size_t len)
+{
+	uint64_t seg_off = (uint64_t)(seg->data - t->core_map);
+	uint64_t off = seg_off + (addr - seg->vaddr);
+	unsigned char *out = buf;
+	// Without room for the cache (out of memory), straight from the file.
+	if (!t->core_pages && !(t->core_pages = calloc(1, sizeof(*t->core_pages))))
+		return read_core_file(t, off, buf, len);
+	while (len) {
+		uint64_t at = off % CORE_PAGE;
+		const unsigned char *page = core_page(t, off - at);
+		if (!page)
+			return false;
+		size_t n = CORE_PAGE - at < len ? (size_t)(CORE_PAGE - at) : len;
+		memcpy(out, page + at, n);
+		// The next reads in this page (and segment) take the shortcut
+		// of pcs_target_read().
+		uint64_t from = off - at < seg_off ? seg_off : off - at;
+		uint64_t to = off - at + CORE_PAGE;
+		if (to > seg_off + seg->filesz)
+			to = seg_off + seg->filesz;
+		t->window_addr = seg->vaddr + (from - seg_off);
+		t->window_size = to - from;
+		t->window = page + (from - (off - at));
+		out += n;
+		off += n;
+		len -= n;
+	}
+	return true;
 }
 
 struct pcs_error *pcs_target_core_read(struct pcs_target *t, pcs_addr_t addr,
 				       void *buf, size_t len)
 {
-	drop_touched_pages(t);
-	if (read_dumped(t, addr, buf, len))
-		return NULL;
-	// Piecewise: part of a range may be in the core and part in a file.
+	// Most reads: within the segment the previous one was in.
+	const struct pcs_core_segment *seg = t->last_segment;
+	if (!seg || addr - seg->vaddr >= seg->filesz)
+		seg = segment_at(t, addr);
+	if (seg && addr - seg->vaddr < seg->filesz &&
+	    len <= seg->filesz - (addr - seg->vaddr)) {
+		t->last_segment = seg;
+		if (read_segment(t, seg, addr, buf, len))
+			return NULL;
+		return pcs_error_os(errno ? errno : EIO, "cannot read the core file");
+	}
+	// Across segments, or not all in the core: piecewise, part of a range
+	// may be in the core and part in a file.
 	unsigned char *out = buf;
 	pcs_addr_t a = addr;
 	size_t left = len;
@@ -439,9 +556,15 @@ struct pcs_error *pcs_target_core_read(struct pcs_target *t, pcs_addr_t addr,
 		size_t n = 4096 - (size_t)(a & 4095);
 		if (n > left)
 			n = left;
-		if (!read_dumped(t, a, out, n) && !read_from_files(t, a, out, n))
+		if ((seg = segment_at(t, a)) && a - seg->vaddr < seg->filesz &&
+		    n <= seg->filesz - (a - seg->vaddr)) {
+			if (!read_segment(t, seg, a, out, n))
+				return pcs_error_os(errno ? errno : EIO,
+						    "cannot read the core file");
+		} else if (!read_file_page(t, a, out, n)) {
 			return pcs_error_fault(a, "cannot read 0x%" PRIx64
 					       ": not in the core file", a);
+		}
 		out += n;
 		a += n;
 		left -= n;
@@ -458,6 +581,8 @@ void pcs_target_core_deinit(struct pcs_target *t)
 	}
 	free(t->files);
 	free(t->segments);
+	free(t->core_pages);
+	free(t->file_pages);
 	if (t->core_map)
 		munmap((void *)t->core_map, t->core_size);
 	if (t->core_fd >= 0)
@@ -802,6 +927,7 @@ static struct pcs_error *open_core(struct pcs_target *t, const char *exe_path)
 		return pcs_error_create(PCS_ERROR_FORMAT,
 					"core file has no threads (no NT_PRSTATUS notes)");
 	qsort(t->segments, t->nsegments, sizeof(*t->segments), cmp_segment);
+	t->last_segment = NULL;
 	if (!t->pid)
 		t->pid = t->threads[0].tid;
 

@@ -73,8 +73,20 @@ struct pcs_target {
 	const char *core_compression;
 	const unsigned char *core_map;
 	size_t core_size;
-	/** Reads so far (pcs_target_core_read() drops touched pages). */
-	uint64_t core_reads;
+	/** The pages of the core file read so far (pcs_target_core_read()). */
+	struct pcs_core_pages *core_pages;
+	/** The segment the last read was in. */
+	const struct pcs_core_segment *last_segment;
+	/**
+	 * The page the last read was in, as far as it is in that segment:
+	 * target addresses from window_addr on, at @c window in our memory.
+	 * Reads within it take a shortcut (pcs_target_read()).
+	 */
+	pcs_addr_t window_addr;
+	uint64_t window_size;
+	const unsigned char *window;
+	/** Pages read from the files behind memory the core omits, by address. */
+	struct pcs_file_page { pcs_addr_t addr; unsigned char data[4096]; } *file_pages;
 	struct pcs_core_segment *segments;
 	size_t nsegments, cap_segments;
 	struct pcs_backing_file *files;

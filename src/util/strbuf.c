@@ -31,10 +31,10 @@ static bool grow(struct pcs_strbuf *sb, size_t extra)
 {
 	if (sb->oom)
 		return false;
-	if (sb->len + extra + 1 <= sb->alloc)
+	if (extra < sb->alloc - sb->len)
 		return true;
 	size_t want = sb->alloc ? sb->alloc : 64;
-	while (want < sb->len + extra + 1) {
+	while (want - sb->len <= extra) {
 		if (want > SIZE_MAX / 2)
 			goto oom;
 		want *= 2;
@@ -50,37 +50,86 @@ oom:
 	return false;
 }
 
-void pcs_strbuf_add(struct pcs_strbuf *sb, const void *data, size_t len)
+bool pcs_strbuf_make_room(struct pcs_strbuf *sb, size_t extra)
 {
-	if (!grow(sb, len))
-		return;
-	memcpy(sb->buf + sb->len, data, len);
-	sb->len += len;
-	sb->buf[sb->len] = '\0';
+	// A stream hands over what it holds rather than grow (unless one
+	// append is larger than its whole buffer).
+	if (sb->sink && !sb->oom && extra >= sb->alloc - sb->len) {
+		pcs_strbuf_flush(sb);
+		if (extra < sb->alloc)
+			return true;
+	}
+	return grow(sb, extra);
 }
 
-void pcs_strbuf_adds(struct pcs_strbuf *sb, const char *s)
+void pcs_strbuf_set_sink(struct pcs_strbuf *sb, pcs_strbuf_sink_fn *fn, void *arg,
+			 size_t chunk)
 {
-	pcs_strbuf_add(sb, s, strlen(s));
+	sb->sink = fn;
+	sb->sink_arg = arg;
+	if (chunk > sb->len + 1)
+		grow(sb, chunk - sb->len - 1);
 }
 
-void pcs_strbuf_addc(struct pcs_strbuf *sb, char c)
+int pcs_strbuf_flush(struct pcs_strbuf *sb)
 {
-	pcs_strbuf_add(sb, &c, 1);
+	if (!sb->sink)
+		return 0;
+	if (sb->len && !sb->sink_errno)
+		sb->sink_errno = sb->sink(sb->sink_arg, sb->buf, sb->len);
+	pcs_strbuf_reset(sb);
+	return sb->sink_errno;
 }
 
 void pcs_strbuf_addf(struct pcs_strbuf *sb, const char *fmt, ...)
 {
+	if (sb->oom)
+		return;
+	// Formatted in place when it fits, as it mostly does.
+	size_t room = sb->alloc - sb->len;
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
+	int n = vsnprintf(room ? sb->buf + sb->len : NULL, room, fmt, ap);
 	va_end(ap);
-	if (n < 0 || !grow(sb, (size_t)n))
+	if (n >= 0 && (size_t)n < room) {
+		sb->len += (size_t)n;
+		return;
+	}
+	if (room)
+		sb->buf[sb->len] = '\0';
+	if (n < 0 || !pcs_strbuf_make_room(sb, (size_t)n))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	sb->len += (size_t)n;
+}
+
+void pcs_strbuf_add_int(struct pcs_strbuf *sb, int64_t v)
+{
+	char digits[24];
+	char *p = digits + sizeof(digits);
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	pcs_strbuf_add(sb, p, (size_t)(digits + sizeof(digits) - p));
+}
+
+void pcs_strbuf_add_hex(struct pcs_strbuf *sb, uint64_t v)
+{
+	char digits[24];
+	char *p = digits + sizeof(digits);
+	do {
+		*--p = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (v);
+	*--p = 'x';
+	*--p = '0';
+	pcs_strbuf_add(sb, p, (size_t)(digits + sizeof(digits) - p));
 }
 
 size_t pcs_utf8_seqlen(const unsigned char *s, size_t n)
@@ -139,9 +188,11 @@ size_t pcs_utf8_encode(uint32_t cp, char *out)
 // How one escaper differs from the other: the rest (walking UTF-8, passing
 // valid sequences through) is shared.
 struct escape_style {
-	/** printf format for a control byte. */
+	/** The bytes copied as they are. */
+	const bool *plain;
+	/** What precedes the two hex digits of a control byte. */
 	const char *control;
-	/** printf format for a byte that is not valid UTF-8. */
+	/** What a byte that is not valid UTF-8 becomes; NULL: as a control byte. */
 	const char *invalid;
 	/** Backslash-escape '"' and '\\' (JSON). */
 	bool quote;
@@ -149,40 +200,63 @@ struct escape_style {
 	bool c1;
 };
 
+static void add_hex_byte(struct pcs_strbuf *sb, const char *prefix, unsigned char c)
+{
+	char hex[2] = { "0123456789abcdef"[c >> 4], "0123456789abcdef"[c & 15] };
+	pcs_strbuf_adds(sb, prefix);
+	pcs_strbuf_add(sb, hex, 2);
+}
+
 static void add_escaped(struct pcs_strbuf *sb, const char *s,
 			const struct escape_style *style)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s);
-	for (size_t i = 0; i < n;) {
-		unsigned char c = p[i];
+	for (;;) {
+		// Printable ASCII, most of any text, is copied in runs.
+		const unsigned char *run = p;
+		while (style->plain[*p])
+			p++;
+		if (p > run)
+			pcs_strbuf_add(sb, run, (size_t)(p - run));
+		unsigned char c = *p;
 		size_t len = 1;
-		if (style->quote && (c == '"' || c == '\\')) {
+		if (!c) {
+			return;
+		} else if (style->quote && (c == '"' || c == '\\')) {
 			pcs_strbuf_addc(sb, '\\');
 			pcs_strbuf_addc(sb, (char)c);
-		} else if (c < 0x20 || c == 0x7f) {
-			pcs_strbuf_addf(sb, style->control, c);
 		} else if (c < 0x80) {
-			pcs_strbuf_addc(sb, (char)c);
+			add_hex_byte(sb, style->control, c);
 		} else {
-			len = pcs_utf8_seqlen(p + i, n - i);
-			if (style->c1 && len == 2 && c == 0xc2 && p[i + 1] < 0xa0)
+			// At most 4 bytes, and it stops at the NUL (no
+			// continuation byte).
+			len = pcs_utf8_seqlen(p, 4);
+			if (style->c1 && len == 2 && c == 0xc2 && p[1] < 0xa0)
 				len = 0;
 			if (len) {
-				pcs_strbuf_add(sb, p + i, len);
+				pcs_strbuf_add(sb, p, len);
 			} else {
-				pcs_strbuf_addf(sb, style->invalid, c);
+				if (style->invalid)
+					pcs_strbuf_adds(sb, style->invalid);
+				else
+					add_hex_byte(sb, style->control, c);
 				len = 1;
 			}
 		}
-		i += len;
+		p += len;
 	}
 }
+
+// Printable ASCII; for JSON, but for '"' and '\\'.
+static const bool plain_terminal[256] = { [0x20 ... 0x7e] = true };
+static const bool plain_json[256] = {
+	[0x20 ... '"' - 1] = true, ['"' + 1 ... '\\' - 1] = true, ['\\' + 1 ... 0x7e] = true,
+};
 
 void pcs_strbuf_add_json_string(struct pcs_strbuf *sb, const char *s)
 {
 	static const struct escape_style json = {
-		.control = "\\u%04x", .invalid = "\\ufffd", .quote = true,
+		.plain = plain_json, .control = "\\u00", .invalid = "\\ufffd", .quote = true,
 	};
 	pcs_strbuf_addc(sb, '"');
 	add_escaped(sb, s, &json);
@@ -193,7 +267,7 @@ void pcs_strbuf_add_safe(struct pcs_strbuf *sb, const char *s)
 {
 	// C1 controls act as escapes on some terminals: escape them too.
 	static const struct escape_style terminal = {
-		.control = "\\x%02x", .invalid = "\\x%02x", .c1 = true,
+		.plain = plain_terminal, .control = "\\x", .c1 = true,
 	};
 	add_escaped(sb, s, &terminal);
 }

@@ -9,6 +9,10 @@
  * allocation failure the buffer enters a sticky "oom" state, further appends
  * are ignored, and pcs_strbuf_error() reports &pcs_enomem. That keeps report
  * writers free of error checks on every line.
+ *
+ * A buffer may also stream (pcs_strbuf_set_sink()): what it holds is written
+ * out a chunk at a time as it fills, so a report of tens of MB is never
+ * held whole.
  */
 #ifndef PCS_UTIL_STRBUF_H
 #define PCS_UTIL_STRBUF_H
@@ -16,14 +20,26 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct pcs_error;
+
+/**
+ * Where a streaming buffer's bytes go (pcs_strbuf_set_sink()): 0, or the
+ * errno of a failed write.
+ */
+typedef int pcs_strbuf_sink_fn(void *arg, const char *data, size_t len);
 
 struct pcs_strbuf {
 	char *buf;	/**< NUL-terminated when len > 0 or after any append */
 	size_t len;
 	size_t alloc;
 	bool oom;
+	/** Streaming: where full buffers go; NULL for a buffer kept whole. */
+	pcs_strbuf_sink_fn *sink;
+	void *sink_arg;
+	/** The errno of the sink's first failed write; 0 if none. */
+	int sink_errno;
 };
 
 #define PCS_STRBUF_INIT { 0 }
@@ -33,11 +49,55 @@ void pcs_strbuf_deinit(struct pcs_strbuf *sb);
 /** Empty the buffer, keeping its allocation. */
 void pcs_strbuf_reset(struct pcs_strbuf *sb);
 
-void pcs_strbuf_add(struct pcs_strbuf *sb, const void *data, size_t len);
-void pcs_strbuf_adds(struct pcs_strbuf *sb, const char *s);
-void pcs_strbuf_addc(struct pcs_strbuf *sb, char c);
+/**
+ * Stream @p sb: from now on, whenever an append does not fit in its
+ * @p chunk bytes, what it holds is handed to @p fn and it starts again
+ * empty, so it never holds much more than @p chunk bytes. Only for writers
+ * that append and never look back at (or rewrite) what they wrote.
+ */
+void pcs_strbuf_set_sink(struct pcs_strbuf *sb, pcs_strbuf_sink_fn *fn, void *arg,
+			 size_t chunk);
+
+/**
+ * Hand what a streaming buffer holds to its sink. Returns 0, or the errno
+ * of its first failed write (after which what follows is dropped).
+ */
+int pcs_strbuf_flush(struct pcs_strbuf *sb);
+
+/** Room for @p extra more bytes (and the NUL); false when out of memory. */
+bool pcs_strbuf_make_room(struct pcs_strbuf *sb, size_t extra);
+
+// The appends are inline: report writers call them for every few bytes.
+static inline void pcs_strbuf_add(struct pcs_strbuf *sb, const void *data, size_t len)
+{
+	if ((sb->oom || sb->alloc - sb->len <= len) && !pcs_strbuf_make_room(sb, len))
+		return;
+	memcpy(sb->buf + sb->len, data, len);
+	sb->len += len;
+	sb->buf[sb->len] = '\0';
+}
+
+static inline void pcs_strbuf_adds(struct pcs_strbuf *sb, const char *s)
+{
+	pcs_strbuf_add(sb, s, strlen(s));
+}
+
+static inline void pcs_strbuf_addc(struct pcs_strbuf *sb, char c)
+{
+	if ((sb->oom || sb->alloc - sb->len <= 1) && !pcs_strbuf_make_room(sb, 1))
+		return;
+	sb->buf[sb->len++] = c;
+	sb->buf[sb->len] = '\0';
+}
+
 void pcs_strbuf_addf(struct pcs_strbuf *sb, const char *fmt, ...)
 	__attribute__((__format__(__printf__, 2, 3)));
+
+/** Append @p v in decimal, as printf's "%" PRId64 would. */
+void pcs_strbuf_add_int(struct pcs_strbuf *sb, int64_t v);
+
+/** Append @p v as "0x" and lowercase hex digits, as "0x%" PRIx64 would. */
+void pcs_strbuf_add_hex(struct pcs_strbuf *sb, uint64_t v);
 
 /**
  * Append @p s (UTF-8, possibly invalid) as a JSON string literal with quotes.

@@ -13,13 +13,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/** A slot of the table: a string, with its length and (part of) its hash. */
+struct pcs_strtab_slot {
+	const char *s;	/**< NULL = empty */
+	uint32_t len;
+	uint32_t hash;
+};
+
 struct pcs_strtab {
-	const char **slots;	/**< open addressing, NULL = empty */
+	struct pcs_strtab_slot *slots;	/**< open addressing */
 	size_t nslots;
 	size_t count;
-	/** Arrays of interned strings the table owns (pcs_strtab_add_locals()). */
+	/**
+	 * Memory the table owns: the blocks its strings are stored in, and
+	 * arrays of interned strings (pcs_strtab_add_locals()).
+	 */
 	void **arrays;
 	size_t narrays, cap_arrays;
+	/** Room left in the block strings are being added to. */
+	char *block_free;
+	size_t block_left;
 };
 
 /** An argument or local variable of a frame (--locals): interned strings. */

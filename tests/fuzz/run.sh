@@ -82,7 +82,7 @@ failed=0
 for target in ${FUZZ_TARGETS:-fuzz_core fuzz_parsers fuzz_walkers}; do
 	extra=
 	[ "$target" = fuzz_walkers ] && extra=$walkers_wraps
-	if ! clang $flags tests/fuzz/$target.c $lib_sources src/symbols/symbols.c \
+	if ! clang $flags tests/fuzz/$target.c $lib_sources src/symbols/symbols.c src/symbols/types_dwarf.c \
 		$pkg $extra -o "$out/$target" 2> "$out/$target.build.log"; then
 		echo "FAIL - fuzz $target (build)"
 		tail -n 20 "$out/$target.build.log"
