@@ -652,31 +652,6 @@ static int dump(struct options *opts)
 	return status;
 }
 
-// --batch: whether @p path, found in a directory, looks like a core: an
-// ELF file, or one compressed the ways core files are. Files named on the
-// command line are read whatever they look like.
-static bool looks_like_core(const char *path)
-{
-	static const unsigned char magics[][4] = {
-		{ 0x7f, 'E', 'L', 'F' },	/* ELF */
-		{ 0x28, 0xb5, 0x2f, 0xfd },	/* zstd */
-		{ 0x04, 0x22, 0x4d, 0x18 },	/* lz4 frame */
-		{ 0xfd, '7', 'z', 'X' },	/* xz */
-	};
-	unsigned char head[4];
-	FILE *f = fopen(path, "rbe");
-	if (!f)
-		return true;	// let the dump say why it cannot be read
-	size_t n = fread(head, 1, sizeof(head), f);
-	fclose(f);
-	if (n >= 2 && head[0] == 0x1f && head[1] == 0x8b)	/* gzip */
-		return true;
-	for (size_t i = 0; n == sizeof(head) && i < sizeof(magics) / sizeof(magics[0]); i++)
-		if (memcmp(head, magics[i], sizeof(head)) == 0)
-			return true;
-	return false;
-}
-
 static int cmp_names(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -710,7 +685,11 @@ static struct pcs_error *list_cores(const char *arg, char ***paths, size_t *n, s
 			err = &pcs_enomem;
 			break;
 		}
-		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || !looks_like_core(path)) {
+		// Files named on the command line are read whatever they look
+		// like; a directory's only if they look like cores (an unreadable
+		// one too: its line says why).
+		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+		    (access(path, R_OK) == 0 && !pcs_target_looks_like_core(path))) {
 			free(path);
 			continue;
 		}

@@ -543,6 +543,31 @@ static struct pcs_error *decompress(int in_fd, const struct format *fmt,
 	return err ? err : write_out(k, fmt, outbuf, s.out_pos);
 }
 
+// The compressed format whose magic @p head (@p n bytes) starts with, or NULL.
+static const struct format *format_of(const unsigned char *head, size_t n)
+{
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		if (n >= formats[i].magic_len &&
+		    memcmp(head, formats[i].magic, formats[i].magic_len) == 0)
+			return &formats[i];
+	}
+	return NULL;
+}
+
+bool pcs_target_looks_like_core(const char *path)
+{
+	unsigned char head[MAX_MAGIC];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = pread(fd, head, sizeof(head), 0);
+	close(fd);
+	if (n <= 0)
+		return false;
+	return ((size_t)n >= SELFMAG && memcmp(head, ELFMAG, SELFMAG) == 0) ||
+	       format_of(head, (size_t)n);
+}
+
 struct pcs_error *pcs_target_core_decompress(int fd, int *ret_fd,
 					     const char **ret_format)
 {
@@ -550,12 +575,7 @@ struct pcs_error *pcs_target_core_decompress(int fd, int *ret_fd,
 	ssize_t n = pread(fd, magic, sizeof(magic), 0);
 	if (n < 0)
 		return pcs_error_os(errno, "cannot read");
-	const struct format *fmt = NULL;
-	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
-		if ((size_t)n >= formats[i].magic_len &&
-		    memcmp(magic, formats[i].magic, formats[i].magic_len) == 0)
-			fmt = &formats[i];
-	}
+	const struct format *fmt = format_of(magic, (size_t)n);
 	if (!fmt) {
 		*ret_fd = -1;
 		*ret_format = NULL;

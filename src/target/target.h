@@ -109,6 +109,13 @@ struct pcs_error *pcs_target_open_core(const char *core_path,
 				       struct pcs_target **ret);
 
 /**
+ * Whether the file at @p path starts like a core pcs_target_open_core()
+ * reads: an ELF file, or one compressed in a format it reads (zstd, lz4,
+ * xz, gzip). False when it cannot be read.
+ */
+bool pcs_target_looks_like_core(const char *path);
+
+/**
  * Open process @p pid: its memory and mappings. It keeps running until
  * pcs_target_stop(). Errors name the pid; a permission error names the
  * likely cause (yama ptrace_scope, CAP_SYS_PTRACE, another tracer).
